@@ -1,0 +1,7 @@
+/**
+ * The ordered list of migrations. Files are imported as text so the compiled binary carries them;
+ * a test fails if a .sql file in this folder is missing here. Forward-only: never edit an applied one.
+ */
+import m0001 from './0001_foundation.sql' with { type: 'text' }
+
+export const migrations: ReadonlyArray<{ id: string; sql: string }> = [{ id: '0001_foundation', sql: m0001 }]

@@ -1,0 +1,41 @@
+// Loved CRM client glue: htmx settings and a few behaviours shared by every page.
+// Server-rendered pages work without it; this only makes them faster and nicer.
+;(() => {
+  if (window.htmx) {
+    // Swap 4xx/5xx too: forms re-render with inline errors (422), error pages render in place.
+    window.htmx.config.responseHandling = [
+      { code: '204', swap: false },
+      { code: '...', swap: true },
+    ]
+    window.htmx.config.historyCacheSize = 0
+    window.htmx.config.refreshOnHistoryMiss = true
+  }
+  document.addEventListener('click', (e) => {
+    const btn = e.target instanceof Element ? e.target.closest('[data-copy]') : null
+    if (!btn) return
+    e.preventDefault()
+    const text = btn.getAttribute('data-copy') || ''
+    const done = () => {
+      const label = btn.getAttribute('data-copied') || 'Copied'
+      const old = btn.textContent
+      btn.textContent = label
+      setTimeout(() => {
+        btn.textContent = old
+      }, 1500)
+    }
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, done)
+    else done()
+  })
+  // Confirm dialogs for destructive forms: <form data-confirm="...">
+  document.addEventListener(
+    'submit',
+    (e) => {
+      const form = e.target
+      if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+        e.preventDefault()
+        e.stopImmediatePropagation()
+      }
+    },
+    true,
+  )
+})()

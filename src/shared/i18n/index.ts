@@ -1,0 +1,52 @@
+import { en, type MessageKey } from './en'
+import { ptBR } from './pt-BR'
+
+export type { MessageKey }
+export const LOCALES = ['pt-BR', 'en'] as const
+export type Locale = (typeof LOCALES)[number]
+export const DEFAULT_LOCALE: Locale = 'pt-BR'
+
+const catalogs: Record<Locale, Record<MessageKey, string>> = { 'pt-BR': ptBR, en }
+
+export const isLocale = (v: unknown): v is Locale => LOCALES.includes(v as Locale)
+
+export type T = (key: MessageKey, params?: Record<string, string | number>) => string
+
+export function translator(locale: Locale): T {
+  const catalog = catalogs[locale]
+  return (key, params) => {
+    const text = catalog[key]
+    if (!params) return text
+    return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m))
+  }
+}
+
+/** Picks the best supported locale from an Accept-Language header ("pt-BR,pt;q=0.9,en;q=0.8"). */
+export function fromAcceptLanguage(header: string | null | undefined): Locale | undefined {
+  if (!header) return undefined
+  const ranked = header
+    .split(',')
+    .map((part) => {
+      const [tag = '', ...params] = part.trim().split(';')
+      const q = params.find((p) => p.trim().startsWith('q='))
+      return { tag: tag.toLowerCase(), q: q ? Number(q.split('=')[1]) : 1 }
+    })
+    .filter((x) => x.tag && !Number.isNaN(x.q) && x.q > 0)
+    .sort((a, b) => b.q - a.q)
+  for (const { tag } of ranked) {
+    if (tag.startsWith('pt')) return 'pt-BR'
+    if (tag.startsWith('en')) return 'en'
+  }
+  return undefined
+}
+
+/** User setting, then organization setting, then the browser, then the instance default. */
+export function resolveLocale(
+  userLocale: string | null | undefined,
+  orgLocale: string | null | undefined,
+  acceptLanguage: string | null | undefined,
+): Locale {
+  if (isLocale(userLocale)) return userLocale
+  if (isLocale(orgLocale)) return orgLocale
+  return fromAcceptLanguage(acceptLanguage) ?? DEFAULT_LOCALE
+}

@@ -1,0 +1,220 @@
+import type { PropsWithChildren } from '@kitajs/html'
+import type { MessageKey } from '../../src/shared/i18n'
+import { FlashToast } from '../components/flash'
+import { Icon, type IconName } from '../components/icon'
+import { initials, orgLabel, type Ui } from '../ui'
+import { Document } from './document'
+
+interface NavItem {
+  href?: string
+  icon: IconName
+  label: MessageKey
+}
+
+// Modules not built yet are shown as "soon", never as links to empty pages.
+const NAV: NavItem[] = [
+  { href: '/dashboard', icon: 'house', label: 'nav.dashboard' },
+  { icon: 'kanban', label: 'nav.pipeline' },
+  { icon: 'contact', label: 'nav.leads' },
+  { icon: 'inbox', label: 'nav.inbox' },
+  { icon: 'calendar', label: 'nav.calendar' },
+  { icon: 'chart', label: 'nav.reports' },
+]
+
+export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scripts?: string[] }>) {
+  const { ui } = props
+  const { t } = ui
+  const org = ui.org
+  const active = (href: string) => ui.path === href || ui.path.startsWith(`${href}/`)
+  const settingsHref = org && org.role !== 'member' ? '/settings/organization' : '/settings/members'
+  return (
+    <Document ui={ui} title={props.title} scripts={props.scripts}>
+      <a class="skip-link" href="#main">
+        {t('nav.skip')}
+      </a>
+      <div class="shell" x-data="{ nav: false }" {...{ 'x-on:keydown.escape.window': 'nav = false' }}>
+        <aside class="sidebar" x-bind:class="nav && 'open'" id="sidebar" aria-label={t('nav.menu')}>
+          <div class="sidebar-brand">
+            <span class="logo-mark" aria-hidden="true">
+              {org?.logoUrl ? (
+                <img src={org.logoUrl} alt="" />
+              ) : (
+                <span safe>{initials(org ? orgLabel(org) : ui.instanceName)}</span>
+              )}
+            </span>
+            <span safe>{org ? orgLabel(org) : ui.instanceName}</span>
+          </div>
+          <nav class="nav">
+            {NAV.map((item) =>
+              item.href ? (
+                <a href={item.href} aria-current={active(item.href) ? 'page' : undefined}>
+                  <Icon name={item.icon} />
+                  <span safe>{t(item.label)}</span>
+                </a>
+              ) : (
+                <span class="nav-item disabled" aria-disabled="true">
+                  <Icon name={item.icon} />
+                  <span safe>{t(item.label)}</span>
+                  <span class="badge" safe>
+                    {t('nav.soon')}
+                  </span>
+                </span>
+              ),
+            )}
+          </nav>
+          <div class="sidebar-foot nav">
+            <a href={settingsHref} aria-current={active('/settings') ? 'page' : undefined}>
+              <Icon name="settings" />
+              <span safe>{t('nav.settings')}</span>
+            </a>
+          </div>
+        </aside>
+        <div class="backdrop" x-bind:class="nav && 'open'" x-on:click="nav = false"></div>
+        <div class="main">
+          <header class="topbar">
+            <button
+              type="button"
+              class="btn btn-ghost btn-sm menu-toggle"
+              x-on:click="nav = !nav"
+              aria-controls="sidebar"
+              x-bind:aria-expanded="nav.toString()"
+              aria-label={t('nav.menu')}
+            >
+              <Icon name="menu" />
+            </button>
+            {org ? <OrgSwitcher ui={ui} /> : ''}
+            <div class="spacer"></div>
+            <UserMenu ui={ui} />
+          </header>
+          <main class="content" id="main" tabindex="-1">
+            {props.children}
+          </main>
+        </div>
+      </div>
+      <FlashToast flash={ui.flash} />
+    </Document>
+  )
+}
+
+function OrgSwitcher({ ui }: { ui: Ui }) {
+  const { t } = ui
+  const org = ui.org!
+  return (
+    <div
+      class="dropdown"
+      x-data="{ open: false }"
+      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
+    >
+      <button
+        type="button"
+        class="dropdown-btn"
+        x-ref="btn"
+        x-on:click="open = !open"
+        x-bind:aria-expanded="open.toString()"
+        aria-haspopup="true"
+        aria-label={t('org.switch')}
+        data-testid="org-switcher"
+      >
+        <span class="avatar" aria-hidden="true" safe>
+          {initials(orgLabel(org))}
+        </span>
+        <span class="name" safe>
+          {orgLabel(org)}
+        </span>
+        <Icon name="chevrons" />
+      </button>
+      <div
+        class="dropdown-menu"
+        x-show="open"
+        x-cloak
+        {...{ 'x-on:click.outside': 'open = false', 'x-transition.origin.top.left': '' }}
+      >
+        <div class="menu-label" safe>
+          {t('org.switch')}
+        </div>
+        {(ui.memberships ?? []).map((m) => (
+          <form method="post" action="/session/org">
+            <input type="hidden" name="orgId" value={m.orgId} />
+            <button type="submit" aria-current={m.orgId === org.orgId ? 'true' : undefined}>
+              <span class="avatar" aria-hidden="true" safe>
+                {initials(orgLabel(m))}
+              </span>
+              <span safe>{orgLabel(m)}</span>
+              {m.orgId === org.orgId ? (
+                <span class="check-mark">
+                  <Icon name="check" />
+                </span>
+              ) : (
+                ''
+              )}
+            </button>
+          </form>
+        ))}
+        <hr />
+        <a href="/orgs/new">
+          <Icon name="plus" />
+          <span safe>{t('org.new')}</span>
+        </a>
+      </div>
+    </div>
+  )
+}
+
+function UserMenu({ ui }: { ui: Ui }) {
+  const { t } = ui
+  const user = ui.user!
+  return (
+    <div
+      class="dropdown"
+      x-data="{ open: false }"
+      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
+    >
+      <button
+        type="button"
+        class="btn btn-ghost btn-sm"
+        x-ref="btn"
+        x-on:click="open = !open"
+        x-bind:aria-expanded="open.toString()"
+        aria-haspopup="true"
+        aria-label={t('user.menu')}
+        data-testid="user-menu"
+      >
+        <span class="avatar" aria-hidden="true" safe>
+          {initials(user.name)}
+        </span>
+        <span class="hide-sm" safe>
+          {user.name}
+        </span>
+      </button>
+      <div
+        class="dropdown-menu right"
+        x-show="open"
+        x-cloak
+        {...{ 'x-on:click.outside': 'open = false', 'x-transition.origin.top.right': '' }}
+      >
+        <div class="menu-label" safe>
+          {user.email}
+        </div>
+        <a href="/settings/profile">
+          <Icon name="user" />
+          <span safe>{t('user.profile')}</span>
+        </a>
+        {ui.devOutbox ? (
+          <a href="/dev/outbox">
+            <Icon name="mail" />
+            <span safe>{t('user.dev_outbox')}</span>
+          </a>
+        ) : (
+          ''
+        )}
+        <hr />
+        <form method="post" action="/logout" hx-boost="false">
+          <button type="submit">
+            <Icon name="logOut" />
+            <span safe>{t('user.logout')}</span>
+          </button>
+        </form>
+      </div>
+    </div>
+  )
+}

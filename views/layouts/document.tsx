@@ -1,0 +1,35 @@
+import type { PropsWithChildren } from '@kitajs/html'
+import { assetUrl } from '../../src/platform/http/assets'
+import type { Ui } from '../ui'
+
+/** The HTML document: assets from /assets (never a CDN), brand color from the organization. */
+export function Document(
+  props: PropsWithChildren<{ ui: Ui; title: string; bodyClass?: string; scripts?: string[] }>,
+) {
+  const color = props.ui.org?.primaryColor
+  const brandStyle = color && /^#[0-9a-fA-F]{6}$/.test(color) ? `:root{--brand:${color}}` : ''
+  return (
+    <>
+      {'<!doctype html>'}
+      <html lang={props.ui.locale}>
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title safe>{`${props.title} · ${props.ui.org?.displayName || props.ui.instanceName}`}</title>
+          <meta name="htmx-config" content='{"includeIndicatorStyles":false}' />
+          <link rel="stylesheet" href={assetUrl('app.css')} />
+          {brandStyle ? <style>{brandStyle}</style> : ''}
+          <script src={assetUrl('htmx.min.js')} defer></script>
+          <script src={assetUrl('app.js')} defer></script>
+          {(props.scripts ?? []).map((s) => (
+            <script src={assetUrl(s)} defer></script>
+          ))}
+          <script src={assetUrl('alpine.min.js')} defer></script>
+        </head>
+        <body class={props.bodyClass} hx-boost="true">
+          {props.children}
+        </body>
+      </html>
+    </>
+  )
+}

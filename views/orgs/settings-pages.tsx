@@ -1,0 +1,595 @@
+import type { PropsWithChildren } from '@kitajs/html'
+import type { Role } from '../../src/modules/orgs/orgs.table'
+import { LOCALES, type MessageKey } from '../../src/shared/i18n'
+import { Field, FormAlert, type FormState, Select } from '../components/form'
+import { Icon } from '../components/icon'
+import { AppShell } from '../layouts/app-shell'
+import { formatDate, initials, orgLabel, type Ui } from '../ui'
+
+export interface AuditRow {
+  id: string
+  action: string
+  targetType: string | null
+  targetId: string | null
+  before: unknown
+  after: unknown
+  createdAt: Date
+  actorName: string | null
+  actorEmail: string | null
+}
+
+const AUDIT_KEYS = new Set([
+  'org.created',
+  'org.updated',
+  'member.invited',
+  'invitation.revoked',
+  'invitation.accepted',
+  'member.role_changed',
+  'member.removed',
+  'member.left',
+  'user.password_changed',
+])
+
+/** "Ana Souza invited bob@x.com as Member" in the reader's language. */
+export function auditText(ui: Ui, r: AuditRow): string {
+  const { t } = ui
+  const before = (r.before ?? {}) as Record<string, string>
+  const after = (r.after ?? {}) as Record<string, string>
+  const role = (x?: string) =>
+    x === 'owner' || x === 'admin' || x === 'member' ? t(`org.role.${x}`) : (x ?? '')
+  const who = r.actorName ?? t('audit.system')
+  const key = (AUDIT_KEYS.has(r.action) ? `audit.a.${r.action}` : 'audit.a.unknown') as MessageKey
+  const what = t(key, {
+    action: r.action,
+    email: after.email ?? before.email ?? '',
+    role: role(after.role),
+    from: role(before.role),
+    to: role(after.role),
+    name: before.name ?? r.targetId ?? '',
+    fields: Object.keys(after).join(', '),
+  })
+  return `${who} ${what}`
+}
+
+type Tab = 'organization' | 'members' | 'audit' | 'profile'
+
+function SettingsLayout(props: PropsWithChildren<{ ui: Ui; tab: Tab; title: string; subtitle?: string }>) {
+  const { ui } = props
+  const { t } = ui
+  const admin = ui.org && ui.org.role !== 'member'
+  const tabs: { id: Tab; href: string; label: MessageKey; show: boolean }[] = [
+    { id: 'organization', href: '/settings/organization', label: 'settings.organization', show: !!admin },
+    { id: 'members', href: '/settings/members', label: 'settings.members', show: !!ui.org },
+    { id: 'audit', href: '/settings/audit', label: 'settings.audit', show: !!admin },
+    { id: 'profile', href: '/settings/profile', label: 'settings.profile', show: true },
+  ]
+  return (
+    <AppShell ui={ui} title={props.title}>
+      <div class="page-head">
+        <div class="titles">
+          <h1 safe>{t('settings.title')}</h1>
+        </div>
+      </div>
+      <nav class="tabs" aria-label={t('settings.title')}>
+        {tabs
+          .filter((x) => x.show)
+          .map((x) => (
+            <a href={x.href} aria-current={x.id === props.tab ? 'page' : undefined} safe>
+              {t(x.label)}
+            </a>
+          ))}
+      </nav>
+      <div class="titles" style="display:grid;gap:4px">
+        <h2 safe>{props.title}</h2>
+        {props.subtitle ? (
+          <p class="muted" safe>
+            {props.subtitle}
+          </p>
+        ) : (
+          ''
+        )}
+      </div>
+      {props.children}
+    </AppShell>
+  )
+}
+
+export function OrgSettingsPage({ ui, form, timezones }: { ui: Ui; form: FormState; timezones: string[] }) {
+  const { t } = ui
+  return (
+    <SettingsLayout ui={ui} tab="organization" title={t('settings.organization')}>
+      <form method="post" action="/settings/organization" class="card card-body form-grid" novalidate>
+        <FormAlert form={form} t={t} />
+        <div class="form-row">
+          <Field name="name" label={t('org.field.name')} form={form} t={t} required maxlength={120} />
+          <Field name="slug" label={t('org.field.slug')} form={form} t={t} required maxlength={63} />
+        </div>
+        <Field
+          name="displayName"
+          label={t('org.field.display_name')}
+          hint={t('org.field.display_name_hint')}
+          form={form}
+          t={t}
+          maxlength={60}
+        />
+        <div class="form-row">
+          <Field
+            name="logoUrl"
+            type="url"
+            label={t('org.field.logo_url')}
+            hint={t('org.field.logo_url_hint')}
+            form={form}
+            t={t}
+            placeholder="https://"
+          />
+          <Field
+            name="primaryColor"
+            label={t('org.field.primary_color')}
+            form={form}
+            t={t}
+            placeholder="#4f46e5"
+            maxlength={7}
+          />
+        </div>
+        <div class="form-row">
+          <Select
+            name="locale"
+            label={t('org.field.locale')}
+            form={form}
+            t={t}
+            options={LOCALES.map((l) => ({ value: l, label: t(`locale.${l}`) }))}
+          />
+          <Select
+            name="timezone"
+            label={t('org.field.timezone')}
+            form={form}
+            t={t}
+            options={timezones.map((z) => ({ value: z, label: z }))}
+          />
+        </div>
+        <div class="form-actions">
+          <button class="btn btn-primary" type="submit">
+            {t('settings.save')}
+          </button>
+        </div>
+      </form>
+    </SettingsLayout>
+  )
+}
+
+export interface MemberRow {
+  userId: string
+  role: Role
+  joinedAt: Date
+  name: string
+  email: string
+}
+
+export interface PendingInvite {
+  id: string
+  email: string
+  role: Role
+  expiresAt: Date
+}
+
+export function MembersPage(props: {
+  ui: Ui
+  members: MemberRow[]
+  pending: PendingInvite[]
+  form: FormState
+  newLink?: string
+}) {
+  const { ui, members, pending, form } = props
+  const { t } = ui
+  const org = ui.org!
+  const me = ui.user!.id
+  const manage = org.role !== 'member'
+  const grantable: Role[] = org.role === 'owner' ? ['member', 'admin', 'owner'] : ['member', 'admin']
+  return (
+    <SettingsLayout
+      ui={ui}
+      tab="members"
+      title={t('members.title')}
+      subtitle={t('members.subtitle', { org: orgLabel(org) })}
+    >
+      {manage ? (
+        <section class="card">
+          <div class="card-head">
+            <h3 safe>{t('members.invite')}</h3>
+          </div>
+          <form method="post" action="/settings/members/invite" class="card-body form-grid" novalidate>
+            <FormAlert form={form} t={t} />
+            <div class="form-row" style="grid-template-columns: 2fr 1fr auto; align-items: end">
+              <Field
+                name="email"
+                type="email"
+                label={t('auth.field.email')}
+                form={form}
+                t={t}
+                required
+                placeholder="nome@empresa.com.br"
+              />
+              <Select
+                name="role"
+                label={t('members.role')}
+                form={form}
+                t={t}
+                options={grantable.map((r) => ({ value: r, label: t(`org.role.${r}`) }))}
+              />
+              <button class="btn btn-primary" type="submit" style="height:38px">
+                {t('members.invite_submit')}
+              </button>
+            </div>
+            {props.newLink ? (
+              <div class="alert alert-success" role="status" style="display:grid;gap:8px">
+                <span safe>{t('members.invite_sent', { email: form.values.sentTo ?? '' })}</span>
+                <div style="display:flex;gap:8px;align-items:center;flex-wrap:wrap">
+                  <code class="code" data-testid="invite-link" safe>
+                    {props.newLink}
+                  </code>
+                  <button
+                    type="button"
+                    class="btn btn-sm"
+                    data-copy={props.newLink}
+                    data-copied={t('members.copied')}
+                  >
+                    {t('members.copy_link')}
+                  </button>
+                </div>
+              </div>
+            ) : (
+              ''
+            )}
+          </form>
+        </section>
+      ) : (
+        ''
+      )}
+      <section class="card">
+        <div class="table-wrap">
+          <table class="table" data-testid="members-table">
+            <thead>
+              <tr>
+                <th safe>{t('members.title')}</th>
+                <th safe>{t('members.role')}</th>
+                <th class="hide-sm" safe>
+                  {t('members.joined')}
+                </th>
+                <th>
+                  <span class="sr-only" safe>
+                    {t('audit.action')}
+                  </span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {members.map((m) => {
+                const self = m.userId === me
+                const canEdit = manage && !self && (org.role === 'owner' || m.role !== 'owner')
+                return (
+                  <tr>
+                    <td>
+                      <div class="person">
+                        <span class="avatar avatar-lg" aria-hidden="true" safe>
+                          {initials(m.name)}
+                        </span>
+                        <div class="who">
+                          <span style="font-weight:550">
+                            <span safe>{m.name}</span>
+                            {self ? (
+                              <span class="subtle" safe>
+                                {` (${t('members.you')})`}
+                              </span>
+                            ) : (
+                              ''
+                            )}
+                          </span>
+                          <span class="muted" style="font-size:12.5px" safe>
+                            {m.email}
+                          </span>
+                        </div>
+                      </div>
+                    </td>
+                    <td>
+                      {canEdit ? (
+                        <form
+                          method="post"
+                          action={`/settings/members/${m.userId}/role`}
+                          style="display:flex;gap:6px"
+                        >
+                          <label class="sr-only" for={`role-${m.userId}`} safe>
+                            {t('members.role')}
+                          </label>
+                          <select
+                            class="input"
+                            id={`role-${m.userId}`}
+                            name="role"
+                            style="height:32px;width:auto"
+                            onchange="this.form.requestSubmit()"
+                          >
+                            {grantable.map((r) => (
+                              <option value={r} selected={r === m.role} safe>
+                                {t(`org.role.${r}`)}
+                              </option>
+                            ))}
+                          </select>
+                          <noscript>
+                            <button class="btn btn-sm" type="submit">
+                              {t('action.save')}
+                            </button>
+                          </noscript>
+                        </form>
+                      ) : (
+                        <span class="badge" style="margin:0" safe>
+                          {t(`org.role.${m.role}`)}
+                        </span>
+                      )}
+                    </td>
+                    <td class="hide-sm muted" safe>
+                      {formatDate(m.joinedAt, ui.locale, org.timezone, false)}
+                    </td>
+                    <td>
+                      <div class="row-actions">
+                        {self ? (
+                          <form
+                            method="post"
+                            action={`/settings/members/${m.userId}/remove`}
+                            data-confirm={t('members.leave_confirm', { org: orgLabel(org) })}
+                          >
+                            <button class="btn btn-sm btn-danger" type="submit">
+                              {t('members.leave')}
+                            </button>
+                          </form>
+                        ) : canEdit ? (
+                          <form
+                            method="post"
+                            action={`/settings/members/${m.userId}/remove`}
+                            data-confirm={t('members.remove_confirm', { name: m.name, org: orgLabel(org) })}
+                          >
+                            <button class="btn btn-sm btn-danger" type="submit">
+                              {t('members.remove')}
+                            </button>
+                          </form>
+                        ) : (
+                          ''
+                        )}
+                      </div>
+                    </td>
+                  </tr>
+                )
+              })}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      {manage ? (
+        <section class="card">
+          <div class="card-head">
+            <h3 safe>{t('members.pending')}</h3>
+          </div>
+          {pending.length ? (
+            <div class="table-wrap">
+              <table class="table" data-testid="pending-table">
+                <tbody>
+                  {pending.map((p) => (
+                    <tr>
+                      <td>
+                        <div class="person">
+                          <span class="avatar" aria-hidden="true">
+                            <Icon name="mail" />
+                          </span>
+                          <span safe>{p.email}</span>
+                        </div>
+                      </td>
+                      <td safe>{t(`org.role.${p.role}`)}</td>
+                      <td class="hide-sm muted" safe>
+                        {t('members.expires', {
+                          date: formatDate(p.expiresAt, ui.locale, org.timezone, false),
+                        })}
+                      </td>
+                      <td>
+                        <div class="row-actions">
+                          <form method="post" action={`/settings/invitations/${p.id}/revoke`}>
+                            <button class="btn btn-sm btn-danger" type="submit">
+                              {t('members.revoke')}
+                            </button>
+                          </form>
+                        </div>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          ) : (
+            <div class="card-body muted" safe>
+              {t('members.none_pending')}
+            </div>
+          )}
+        </section>
+      ) : (
+        ''
+      )}
+    </SettingsLayout>
+  )
+}
+
+export function AuditPage({ ui, rows, nextCursor }: { ui: Ui; rows: AuditRow[]; nextCursor?: string }) {
+  const { t } = ui
+  const org = ui.org!
+  return (
+    <SettingsLayout ui={ui} tab="audit" title={t('audit.title')} subtitle={t('audit.subtitle')}>
+      <section class="card">
+        {rows.length ? (
+          <div class="table-wrap">
+            <table class="table" data-testid="audit-table">
+              <thead>
+                <tr>
+                  <th safe>{t('audit.when')}</th>
+                  <th safe>{t('audit.action')}</th>
+                  <th class="hide-sm" safe>
+                    {t('audit.details')}
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r) => (
+                  <tr>
+                    <td class="muted" style="white-space:nowrap" safe>
+                      {formatDate(r.createdAt, ui.locale, org.timezone)}
+                    </td>
+                    <td>
+                      <div safe>{auditText(ui, r)}</div>
+                      <div class="subtle" style="font-size:12px" safe>
+                        {r.action}
+                      </div>
+                    </td>
+                    <td class="hide-sm kv">
+                      {r.before ? (
+                        <div>
+                          <span>− </span>
+                          <span class="code" safe>
+                            {JSON.stringify(r.before)}
+                          </span>
+                        </div>
+                      ) : (
+                        ''
+                      )}
+                      {r.after ? (
+                        <div>
+                          <span>+ </span>
+                          <span class="code" safe>
+                            {JSON.stringify(r.after)}
+                          </span>
+                        </div>
+                      ) : (
+                        ''
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <div class="card-body muted" safe>
+            {t('audit.empty')}
+          </div>
+        )}
+      </section>
+      {nextCursor ? (
+        <div>
+          <a class="btn" href={`/settings/audit?before=${encodeURIComponent(nextCursor)}`}>
+            {t('audit.older')}
+          </a>
+        </div>
+      ) : (
+        ''
+      )}
+    </SettingsLayout>
+  )
+}
+
+export function ProfilePage({
+  ui,
+  form,
+  passwordForm,
+}: {
+  ui: Ui
+  form: FormState
+  passwordForm: FormState
+}) {
+  const { t } = ui
+  return (
+    <SettingsLayout ui={ui} tab="profile" title={t('profile.title')}>
+      <form method="post" action="/settings/profile" class="card card-body form-grid" novalidate>
+        <FormAlert form={form} t={t} />
+        <div class="form-row">
+          <Field
+            name="name"
+            label={t('auth.field.name')}
+            form={form}
+            t={t}
+            required
+            maxlength={120}
+            autocomplete="name"
+          />
+          <Select
+            name="locale"
+            label={t('profile.field.locale')}
+            form={form}
+            t={t}
+            options={[
+              { value: '', label: t('profile.locale_auto') },
+              ...LOCALES.map((l) => ({ value: l, label: t(`locale.${l}`) })),
+            ]}
+          />
+        </div>
+        <div class="form-actions">
+          <button class="btn btn-primary" type="submit">
+            {t('settings.save')}
+          </button>
+        </div>
+      </form>
+      <form method="post" action="/settings/password" class="card form-grid" novalidate>
+        <div class="card-head">
+          <h3 safe>{t('profile.password')}</h3>
+        </div>
+        <div class="card-body form-grid">
+          <FormAlert form={passwordForm} t={t} />
+          <div class="form-row">
+            <Field
+              name="current"
+              type="password"
+              label={t('profile.current_password')}
+              form={passwordForm}
+              t={t}
+              autocomplete="current-password"
+              required
+            />
+            <Field
+              name="password"
+              type="password"
+              label={t('auth.field.new_password')}
+              hint={t('auth.field.password_hint')}
+              form={passwordForm}
+              t={t}
+              autocomplete="new-password"
+              required
+            />
+          </div>
+          <div class="form-actions">
+            <button class="btn" type="submit">
+              {t('profile.password')}
+            </button>
+          </div>
+        </div>
+      </form>
+    </SettingsLayout>
+  )
+}
+
+export function NewOrgPage({ ui, form }: { ui: Ui; form: FormState }) {
+  const { t } = ui
+  return (
+    <AppShell ui={ui} title={t('org.new.title')}>
+      <div class="page-head">
+        <div class="titles">
+          <h1 safe>{t('org.new.title')}</h1>
+          <p class="muted" safe>
+            {t('org.new.subtitle')}
+          </p>
+        </div>
+      </div>
+      <form method="post" action="/orgs" class="card card-body form-grid" style="max-width:560px" novalidate>
+        <FormAlert form={form} t={t} />
+        <Field name="name" label={t('org.field.name')} form={form} t={t} required autofocus maxlength={120} />
+        <div class="form-actions">
+          <button class="btn btn-primary" type="submit">
+            {t('org.new.submit')}
+          </button>
+        </div>
+      </form>
+    </AppShell>
+  )
+}

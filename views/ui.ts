@@ -1,0 +1,35 @@
+import type { Membership, SessionUser } from '../src/modules/auth/auth.sessions'
+import type { Flash } from '../src/platform/http/context'
+import type { Locale, T } from '../src/shared/i18n'
+
+/** What every view may know about the request: plain data, built by the route, never the request itself. */
+export interface Ui {
+  t: T
+  locale: Locale
+  instanceName: string
+  path: string
+  flash: Flash | null
+  user?: SessionUser
+  org?: Membership | null
+  memberships?: Membership[]
+  /** SMTP is off and the user administers the instance: show the dev outbox link. */
+  devOutbox?: boolean
+}
+
+export const orgLabel = (org: Pick<Membership, 'name' | 'displayName'>) => org.displayName || org.name
+
+export const initials = (name: string) =>
+  name
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .map((p) => p[0]?.toUpperCase() ?? '')
+    .join('') || '?'
+
+export function formatDate(d: Date, locale: Locale, timeZone?: string, withTime = true) {
+  return new Intl.DateTimeFormat(locale, {
+    dateStyle: 'medium',
+    ...(withTime ? { timeStyle: 'short' } : {}),
+    timeZone: timeZone || undefined,
+  }).format(d)
+}
