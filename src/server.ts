@@ -36,8 +36,18 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
   const { applied } = await migrate(db)
   if (applied.length) log.info('db.migrated', { applied })
   await assertAppRoleIsolated(db)
+  // PGlite's initdb (first boot) leaves ~750 MB of wasm memory that only a full collection frees;
+  // two passes (finalise, then reclaim) bring RSS back to ~200 MB. Migrations ran = first boot/upgrade.
+  if (db.kind === 'pglite' && applied.length) {
+    Bun.gc(true)
+    await Bun.sleep(0)
+    Bun.gc(true)
+  }
   const mailer = createMailer(db, config.smtp, log)
   void mailer.flush() // anything a crash left unsent
+  // Retry what failed to send (SMTP down) once a minute; a no-op without SMTP.
+  const mailRetry = setInterval(() => void mailer.flush(), 60_000)
+  mailRetry.unref()
   const app = createApp({ config, db, log, mailer })
   app.listen({ port: config.port, hostname: config.host })
   const server = app.server!
@@ -52,6 +62,7 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
   const stop = (signal = 'stop') => {
     stopping ??= (async () => {
       log.info('server.stopping', { signal })
+      clearInterval(mailRetry)
       await server.stop(false) // stop accepting; in-flight requests complete
       await db.close()
       log.info('server.stopped')
