@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
-import { en } from './en'
-import { fromAcceptLanguage, resolveLocale, translator } from './index'
-import { ptBR } from './pt-BR'
+import { catalogs, fromAcceptLanguage, resolveLocale, translator } from './index'
+
+const { en, 'pt-BR': ptBR } = catalogs
 
 describe('catalogs', () => {
   test('pt-BR and en have the same keys and the same placeholders', () => {

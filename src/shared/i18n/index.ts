@@ -1,12 +1,20 @@
-import { en, type MessageKey } from './en'
-import { ptBR } from './pt-BR'
+import { en as coreEn } from './en'
+import { ptBR as corePtBR } from './pt-BR'
 
-export type { MessageKey }
+/**
+ * Catalogs: the core one (en.ts / pt-BR.ts) plus one file per module (e.g. `pipeline.ts` exporting
+ * `pipelineEn` and `pipelinePtBR: Record<keyof typeof pipelineEn, string>`), merged here. English is
+ * the reference type: a pt-BR catalog missing a key does not compile.
+ */
+const en = { ...coreEn }
+const ptBR: Record<keyof typeof en, string> = { ...corePtBR }
+
+export type MessageKey = keyof typeof en
 export const LOCALES = ['pt-BR', 'en'] as const
 export type Locale = (typeof LOCALES)[number]
 export const DEFAULT_LOCALE: Locale = 'pt-BR'
 
-const catalogs: Record<Locale, Record<MessageKey, string>> = { 'pt-BR': ptBR, en }
+export const catalogs: Record<Locale, Record<MessageKey, string>> = { 'pt-BR': ptBR, en }
 
 export const isLocale = (v: unknown): v is Locale => LOCALES.includes(v as Locale)
 
