@@ -10,6 +10,14 @@
     window.htmx.config.historyCacheSize = 0
     window.htmx.config.refreshOnHistoryMiss = true
   }
+  // A boosted navigation swaps only <body>: carry the new page's language over to <html lang>
+  // (it changes when the user picks another language or switches organization).
+  document.addEventListener('htmx:beforeSwap', (e) => {
+    const d = e.detail
+    if (!d?.boosted || typeof d.serverResponse !== 'string') return
+    const m = /<html[^>]*\slang="([^"]+)"/i.exec(d.serverResponse)
+    if (m) document.documentElement.lang = m[1]
+  })
   document.addEventListener('click', (e) => {
     const btn = e.target instanceof Element ? e.target.closest('[data-copy]') : null
     if (!btn) return

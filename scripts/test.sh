@@ -39,6 +39,15 @@ if ! pg_up; then
   exit 1
 fi
 
+# Test databases left by an interrupted run (names only ever used by test/db.ts).
+bun -e '
+  const sql = (await import("postgres")).default(process.env.TEST_PG_URL, { max: 1, onnotice: () => {} })
+  const rows = await sql`select datname from pg_database where datname ~ ${"^loved_(t|tpl)_[0-9]+_"}`
+  for (const r of rows) await sql.unsafe(`drop database if exists "${r.datname}" with (force)`)
+  if (rows.length) console.log(`dropped ${rows.length} stale test databases`)
+  await sql.end()
+'
+
 say "lint and format (biome)"
 bunx biome check .
 say "types (tsc)"

@@ -18,7 +18,6 @@ export const CSRF_EXEMPT: string[] = ['/webhooks/', '/capture/', '/api/']
 
 export function createApp(deps: AppDeps) {
   const { config, log } = deps
-  const allowedOrigins = new Set([config.baseUrl.origin])
 
   return new Elysia()
     .onRequest(({ request, server, set }) => {
@@ -33,7 +32,7 @@ export function createApp(deps: AppDeps) {
       set.headers['referrer-policy'] = 'strict-origin-when-cross-origin'
       set.headers['x-frame-options'] = 'DENY'
       const url = new URL(request.url)
-      const origins = new Set(allowedOrigins).add(url.origin)
+      const origins = new Set([config.baseUrl.origin, url.origin])
       if (!csrfAllowed(request, origins, CSRF_EXEMPT)) {
         log.warn('csrf.refused', { reqId: id, path: url.pathname, origin: request.headers.get('origin') })
         return new Response('Request refused: it did not come from this site (CSRF check).', {

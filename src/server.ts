@@ -51,6 +51,9 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
   const app = createApp({ config, db, log, mailer })
   app.listen({ port: config.port, hostname: config.host })
   const server = app.server!
+  // PORT=0 picked a free port: links in emails must point at it unless BASE_URL was given.
+  if (config.port === 0 && config.baseUrl.port === '0')
+    config.baseUrl = new URL(`http://localhost:${server.port}`)
   log.info('server.listening', {
     url: `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${server.port}`,
     baseUrl: config.baseUrl.toString(),

@@ -95,7 +95,8 @@ async function dropDatabase(name: string) {
   }
 }
 
-process.on('beforeExit', async () => {
+/** Drops every database this test process created (called once after all files, from test/setup.ts). */
+export async function dropCreatedDatabases() {
   if (!TEST_DATABASE_URL) return
   for (const name of created.splice(0)) await dropDatabase(name).catch(() => {})
-})
+}

@@ -18,12 +18,15 @@ export interface Ui {
 
 export const orgLabel = (org: Pick<Membership, 'name' | 'displayName'>) => org.displayName || org.name
 
+/** "Rocha & Filhos" -> "RF": the first letter or digit of the first two words that have one. */
 export const initials = (name: string) =>
   name
     .trim()
     .split(/\s+/)
+    .map((w) => w.match(/[\p{L}\p{N}]/u)?.[0] ?? '')
+    .filter(Boolean)
     .slice(0, 2)
-    .map((p) => p[0]?.toUpperCase() ?? '')
+    .map((c) => c.toUpperCase())
     .join('') || '?'
 
 export function formatDate(d: Date, locale: Locale, timeZone?: string, withTime = true) {

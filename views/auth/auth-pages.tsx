@@ -49,16 +49,19 @@ export function LoginPage({
             <input type="checkbox" name="remember" value="1" checked={form.values.remember === '1'} />
             <span safe>{t('auth.login.remember')}</span>
           </label>
-          <a class="link" href="/forgot-password" style="font-size:13px">
+          <a class="link" href="/forgot-password" style="font-size:13px" safe>
             {t('auth.login.forgot')}
           </a>
         </div>
-        <button class="btn btn-primary btn-block" type="submit">
+        <button class="btn btn-primary btn-block" type="submit" safe>
           {t('auth.login.submit')}
         </button>
       </form>
       <p class="auth-foot">
-        <span safe>{t('auth.login.no_account')}</span> <a href="/signup">{t('auth.login.create_account')}</a>
+        <span safe>{t('auth.login.no_account')}</span>{' '}
+        <a href="/signup" safe>
+          {t('auth.login.create_account')}
+        </a>
       </p>
     </AuthLayout>
   )
@@ -109,7 +112,7 @@ export function SignupPage({ ui, form, enabled }: { ui: Ui; form: FormState; ena
             required
             maxlength={120}
           />
-          <button class="btn btn-primary btn-block" type="submit">
+          <button class="btn btn-primary btn-block" type="submit" safe>
             {t('auth.signup.submit')}
           </button>
         </form>
@@ -119,7 +122,10 @@ export function SignupPage({ ui, form, enabled }: { ui: Ui; form: FormState; ena
         </div>
       )}
       <p class="auth-foot">
-        <span safe>{t('auth.signup.have_account')}</span> <a href="/login">{t('auth.login.submit')}</a>
+        <span safe>{t('auth.signup.have_account')}</span>{' '}
+        <a href="/login" safe>
+          {t('auth.login.submit')}
+        </a>
       </p>
     </AuthLayout>
   )
@@ -145,13 +151,15 @@ export function ForgotPasswordPage({ ui, form, sent }: { ui: Ui; form: FormState
             required
             autofocus
           />
-          <button class="btn btn-primary btn-block" type="submit">
+          <button class="btn btn-primary btn-block" type="submit" safe>
             {t('auth.forgot.submit')}
           </button>
         </form>
       )}
       <p class="auth-foot">
-        <a href="/login">{t('auth.forgot.back')}</a>
+        <a href="/login" safe>
+          {t('auth.forgot.back')}
+        </a>
       </p>
     </AuthLayout>
   )
@@ -184,7 +192,7 @@ export function ResetPasswordPage({
             required
             autofocus
           />
-          <button class="btn btn-primary btn-block" type="submit">
+          <button class="btn btn-primary btn-block" type="submit" safe>
             {t('auth.reset.submit')}
           </button>
         </form>
@@ -194,7 +202,9 @@ export function ResetPasswordPage({
         </div>
       )}
       <p class="auth-foot">
-        <a href="/forgot-password">{t('auth.forgot.title')}</a>
+        <a href="/forgot-password" safe>
+          {t('auth.forgot.title')}
+        </a>
       </p>
     </AuthLayout>
   )

@@ -1,7 +1,9 @@
 import type { Flash } from '../../src/platform/http/context'
+import type { T } from '../../src/shared/i18n'
+import { Icon } from './icon'
 
 /** A one-shot message after a redirect: announced politely, dismissable, gone after a few seconds. */
-export function FlashToast({ flash }: { flash: Flash | null }) {
+export function FlashToast({ flash, t }: { flash: Flash | null; t: T }) {
   return (
     <div class="toast-region" id="toasts" aria-live="polite">
       {flash ? (
@@ -13,7 +15,17 @@ export function FlashToast({ flash }: { flash: Flash | null }) {
           x-show="show"
           x-transition
         >
-          <span safe>{flash.text}</span>
+          <span class="toast-text" safe>
+            {flash.text}
+          </span>
+          <button
+            type="button"
+            class="toast-close"
+            x-on:click="show = false"
+            aria-label={t('action.dismiss')}
+          >
+            <Icon name="x" />
+          </button>
         </div>
       ) : (
         ''

@@ -14,6 +14,7 @@ export function ErrorPage({
   title: string
   body: string
 }) {
+  const inApp = !!(ui.user && ui.org)
   const inner = (
     <div class="error-page">
       <div style="display:grid;gap:10px;justify-items:center">
@@ -22,20 +23,26 @@ export function ErrorPage({
         <p class="muted" style="max-width:420px" safe>
           {body}
         </p>
-        <a class="btn" href="/dashboard">
-          {ui.t('error.back_home')}
-        </a>
+        {inApp ? (
+          <a class="btn" href="/dashboard" safe>
+            {ui.t('error.back_home')}
+          </a>
+        ) : (
+          <a class="btn" href={ui.user ? '/orgs/new' : '/login'} safe>
+            {ui.t(ui.user ? 'org.new' : 'auth.forgot.back')}
+          </a>
+        )}
       </div>
     </div>
   )
-  if (ui.user && ui.org)
+  if (inApp)
     return (
       <AppShell ui={ui} title={title}>
         {inner}
       </AppShell>
     )
   return (
-    <AuthLayout ui={ui} title={title}>
+    <AuthLayout ui={ui} title={title} bare>
       {inner}
     </AuthLayout>
   )

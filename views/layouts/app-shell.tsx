@@ -29,10 +29,14 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
   const settingsHref = org && org.role !== 'member' ? '/settings/organization' : '/settings/members'
   return (
     <Document ui={ui} title={props.title} scripts={props.scripts}>
-      <a class="skip-link" href="#main">
+      <a class="skip-link" href="#main" safe>
         {t('nav.skip')}
       </a>
-      <div class="shell" x-data="{ nav: false }" {...{ 'x-on:keydown.escape.window': 'nav = false' }}>
+      <div
+        class="shell"
+        x-data="{ nav: false }"
+        {...{ 'x-on:keydown.escape.window': 'if (nav) { nav = false; $refs.navToggle.focus() }' }}
+      >
         <aside class="sidebar" x-bind:class="nav && 'open'" id="sidebar" aria-label={t('nav.menu')}>
           <div class="sidebar-brand">
             <span class="logo-mark" aria-hidden="true">
@@ -43,6 +47,15 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
               )}
             </span>
             <span safe>{org ? orgLabel(org) : ui.instanceName}</span>
+            <button
+              type="button"
+              class="btn btn-ghost btn-sm sidebar-close"
+              x-ref="navClose"
+              x-on:click="nav = false; $refs.navToggle.focus()"
+              aria-label={t('nav.close_menu')}
+            >
+              <Icon name="x" />
+            </button>
           </div>
           <nav class="nav">
             {NAV.map((item) =>
@@ -75,7 +88,8 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
             <button
               type="button"
               class="btn btn-ghost btn-sm menu-toggle"
-              x-on:click="nav = !nav"
+              x-ref="navToggle"
+              x-on:click="nav = !nav; if (nav) $nextTick(() => $refs.navClose.focus())"
               aria-controls="sidebar"
               x-bind:aria-expanded="nav.toString()"
               aria-label={t('nav.menu')}
@@ -91,7 +105,7 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
           </main>
         </div>
       </div>
-      <FlashToast flash={ui.flash} />
+      <FlashToast flash={ui.flash} t={ui.t} />
     </Document>
   )
 }

@@ -3,7 +3,10 @@ import { FlashToast } from '../components/flash'
 import type { Ui } from '../ui'
 import { Document } from './document'
 
-export function AuthLayout(props: PropsWithChildren<{ ui: Ui; title: string; subtitle?: string }>) {
+/** `bare`: the page brings its own heading (error pages); the title still names the document. */
+export function AuthLayout(
+  props: PropsWithChildren<{ ui: Ui; title: string; subtitle?: string; bare?: boolean }>,
+) {
   const { ui } = props
   return (
     <Document ui={ui} title={props.title}>
@@ -15,20 +18,24 @@ export function AuthLayout(props: PropsWithChildren<{ ui: Ui; title: string; sub
             </span>
             <span safe>{ui.instanceName}</span>
           </div>
-          <div class="auth-head">
-            <h1 safe>{props.title}</h1>
-            {props.subtitle ? (
-              <p class="muted" safe>
-                {props.subtitle}
-              </p>
-            ) : (
-              ''
-            )}
-          </div>
+          {props.bare ? (
+            ''
+          ) : (
+            <div class="auth-head">
+              <h1 safe>{props.title}</h1>
+              {props.subtitle ? (
+                <p class="muted" safe>
+                  {props.subtitle}
+                </p>
+              ) : (
+                ''
+              )}
+            </div>
+          )}
           {props.children}
         </div>
       </main>
-      <FlashToast flash={ui.flash} />
+      <FlashToast flash={ui.flash} t={ui.t} />
     </Document>
   )
 }

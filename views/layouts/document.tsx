@@ -1,5 +1,5 @@
 import type { PropsWithChildren } from '@kitajs/html'
-import { assetUrl } from '../../src/platform/http/assets'
+import { assetUrl, globalScripts, globalStyles } from '../../src/platform/http/assets'
 import type { Ui } from '../ui'
 
 /** The HTML document: assets from /assets (never a CDN), brand color from the organization. */
@@ -18,15 +18,22 @@ export function Document(
           <title safe>{`${props.title} · ${props.ui.org?.displayName || props.ui.instanceName}`}</title>
           <meta name="htmx-config" content='{"includeIndicatorStyles":false}' />
           <link rel="stylesheet" href={assetUrl('app.css')} />
-          {brandStyle ? <style>{brandStyle}</style> : ''}
+          {globalStyles.map((s) => (
+            <link rel="stylesheet" href={assetUrl(s)} />
+          ))}
           <script src={assetUrl('htmx.min.js')} defer></script>
           <script src={assetUrl('app.js')} defer></script>
-          {(props.scripts ?? []).map((s) => (
+          {/* Deferred scripts run in order, before Alpine starts. Page-only scripts are not allowed:
+              see globalScripts in src/platform/http/assets.ts. */}
+          {[...globalScripts, ...(props.scripts ?? []).filter((s) => !globalScripts.includes(s))].map((s) => (
             <script src={assetUrl(s)} defer></script>
           ))}
           <script src={assetUrl('alpine.min.js')} defer></script>
         </head>
         <body class={props.bodyClass} hx-boost="true">
+          {/* In <body>, not <head>: a boosted navigation swaps only the body, and the color must follow
+              an organization switch or a settings change. */}
+          {brandStyle ? <style safe>{brandStyle}</style> : ''}
           {props.children}
         </body>
       </html>

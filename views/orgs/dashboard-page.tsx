@@ -113,32 +113,37 @@ export function DashboardPage({ ui, stats, branded, recent }: DashboardProps) {
           </div>
         </section>
       </div>
-      <section class="card">
-        <div class="card-head">
-          <h2 safe>{t('dashboard.recent_activity')}</h2>
-        </div>
-        {recent.length ? (
-          <div class="feed">
-            {recent.map((r) => (
-              <div class="feed-item">
-                <span class="avatar" aria-hidden="true" safe>
-                  {initials(r.actorName ?? '?')}
-                </span>
-                <div>
-                  <div safe>{auditText(ui, r)}</div>
-                  <div class="subtle" style="font-size:12.5px" safe>
-                    {formatDate(r.createdAt, ui.locale, org.timezone)}
+      {/* The activity feed comes from the audit log, which only admins may read. */}
+      {org.role === 'member' ? (
+        ''
+      ) : (
+        <section class="card">
+          <div class="card-head">
+            <h2 safe>{t('dashboard.recent_activity')}</h2>
+          </div>
+          {recent.length ? (
+            <div class="feed">
+              {recent.map((r) => (
+                <div class="feed-item">
+                  <span class="avatar" aria-hidden="true" safe>
+                    {initials(r.actorName ?? '?')}
+                  </span>
+                  <div>
+                    <div safe>{auditText(ui, r)}</div>
+                    <div class="subtle" style="font-size:12.5px" safe>
+                      {formatDate(r.createdAt, ui.locale, org.timezone)}
+                    </div>
                   </div>
                 </div>
-              </div>
-            ))}
-          </div>
-        ) : (
-          <div class="card-body muted" safe>
-            {t('dashboard.no_activity')}
-          </div>
-        )}
-      </section>
+              ))}
+            </div>
+          ) : (
+            <div class="card-body muted" safe>
+              {t('dashboard.no_activity')}
+            </div>
+          )}
+        </section>
+      )}
     </AppShell>
   )
 }

@@ -23,7 +23,9 @@ export function InvitePage({
     return (
       <AuthLayout ui={ui} title={t('invite.invalid')}>
         <p class="auth-foot">
-          <a href="/login">{t('auth.forgot.back')}</a>
+          <a href="/login" safe>
+            {t('auth.forgot.back')}
+          </a>
         </p>
       </AuthLayout>
     )
@@ -44,7 +46,7 @@ export function InvitePage({
           <p class="muted" safe>
             {t('invite.accept_as', { email: ui.user!.email })}
           </p>
-          <button class="btn btn-primary btn-block" type="submit">
+          <button class="btn btn-primary btn-block" type="submit" safe>
             {t('invite.accept')}
           </button>
         </form>
@@ -53,7 +55,11 @@ export function InvitePage({
           {t('invite.wrong_account', { email: inv.email })}
         </div>
       ) : mode === 'login' ? (
-        <a class="btn btn-primary btn-block" href={`/login?next=${encodeURIComponent(`/invite/${token}`)}`}>
+        <a
+          class="btn btn-primary btn-block"
+          href={`/login?next=${encodeURIComponent(`/invite/${token}`)}`}
+          safe
+        >
           {t('auth.login.submit')}
         </a>
       ) : (
@@ -61,12 +67,19 @@ export function InvitePage({
           <h2 safe>{t('invite.create_account')}</h2>
           <FormAlert form={form} t={t} />
           <div class="field">
-            <span class="label" safe>
+            <label for="f-invite-email" safe>
               {t('auth.field.email')}
-            </span>
-            <span class="code" safe>
-              {inv.email}
-            </span>
+            </label>
+            {/* Read-only, not submitted: the invitation decides the address. It lets password managers
+                save the new credentials under the right username. */}
+            <input
+              class="input"
+              id="f-invite-email"
+              type="email"
+              value={inv.email}
+              autocomplete="username"
+              readonly
+            />
           </div>
           <Field
             name="name"
@@ -88,12 +101,9 @@ export function InvitePage({
             autocomplete="new-password"
             required
           />
-          <button class="btn btn-primary btn-block" type="submit">
+          <button class="btn btn-primary btn-block" type="submit" safe>
             {t('invite.accept')}
           </button>
-          <p class="hint" safe>
-            {t('invite.have_account')}
-          </p>
         </form>
       )}
     </AuthLayout>

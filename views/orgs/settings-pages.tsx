@@ -51,6 +51,40 @@ export function auditText(ui: Ui, r: AuditRow): string {
   return `${who} ${what}`
 }
 
+/** One side of an audit row's before/after, as `key value` chips (JSON only for non-objects). */
+function AuditChange({ kind, value, label }: { kind: 'before' | 'after'; value: unknown; label: string }) {
+  if (value === null || value === undefined) return ''
+  const pairs =
+    typeof value === 'object' && !Array.isArray(value)
+      ? Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+          k,
+          typeof v === 'string' ? v : JSON.stringify(v),
+        ])
+      : [['', JSON.stringify(value)]]
+  return (
+    <div class={`diff diff-${kind}`}>
+      <span class="sign" aria-hidden="true">
+        {kind === 'before' ? '−' : '+'}
+      </span>
+      <span class="sr-only" safe>
+        {label}
+      </span>
+      {pairs.map(([k, v]) => (
+        <span class="kv-pair">
+          {k ? (
+            <span class="k" safe>
+              {k}
+            </span>
+          ) : (
+            ''
+          )}
+          <span safe>{v}</span>
+        </span>
+      ))}
+    </div>
+  )
+}
+
 type Tab = 'organization' | 'members' | 'audit' | 'profile'
 
 function SettingsLayout(props: PropsWithChildren<{ ui: Ui; tab: Tab; title: string; subtitle?: string }>) {
@@ -148,7 +182,7 @@ export function OrgSettingsPage({ ui, form, timezones }: { ui: Ui; form: FormSta
           />
         </div>
         <div class="form-actions">
-          <button class="btn btn-primary" type="submit">
+          <button class="btn btn-primary" type="submit" safe>
             {t('settings.save')}
           </button>
         </div>
@@ -199,7 +233,7 @@ export function MembersPage(props: {
           </div>
           <form method="post" action="/settings/members/invite" class="card-body form-grid" novalidate>
             <FormAlert form={form} t={t} />
-            <div class="form-row" style="grid-template-columns: 2fr 1fr auto; align-items: end">
+            <div class="invite-row">
               <Field
                 name="email"
                 type="email"
@@ -207,7 +241,7 @@ export function MembersPage(props: {
                 form={form}
                 t={t}
                 required
-                placeholder="nome@empresa.com.br"
+                placeholder={t('members.email_placeholder')}
               />
               <Select
                 name="role"
@@ -216,14 +250,14 @@ export function MembersPage(props: {
                 t={t}
                 options={grantable.map((r) => ({ value: r, label: t(`org.role.${r}`) }))}
               />
-              <button class="btn btn-primary" type="submit" style="height:38px">
+              <button class="btn btn-primary" type="submit" safe>
                 {t('members.invite_submit')}
               </button>
             </div>
             {props.newLink ? (
-              <div class="alert alert-success" role="status" style="display:grid;gap:8px">
+              <div class="alert alert-success invite-link" role="status">
                 <span safe>{t('members.invite_sent', { email: form.values.sentTo ?? '' })}</span>
-                <div style="display:flex;gap:8px;align-items:center;flex-wrap:wrap">
+                <div class="link-row">
                   <code class="code" data-testid="invite-link" safe>
                     {props.newLink}
                   </code>
@@ -232,6 +266,7 @@ export function MembersPage(props: {
                     class="btn btn-sm"
                     data-copy={props.newLink}
                     data-copied={t('members.copied')}
+                    safe
                   >
                     {t('members.copy_link')}
                   </button>
@@ -247,10 +282,10 @@ export function MembersPage(props: {
       )}
       <section class="card">
         <div class="table-wrap">
-          <table class="table" data-testid="members-table">
+          <table class="table table-stack" data-testid="members-table">
             <thead>
               <tr>
-                <th safe>{t('members.title')}</th>
+                <th safe>{t('members.col_name')}</th>
                 <th safe>{t('members.role')}</th>
                 <th class="hide-sm" safe>
                   {t('members.joined')}
@@ -268,7 +303,7 @@ export function MembersPage(props: {
                 const canEdit = manage && !self && (org.role === 'owner' || m.role !== 'owner')
                 return (
                   <tr>
-                    <td>
+                    <td class="cell-main">
                       <div class="person">
                         <span class="avatar avatar-lg" aria-hidden="true" safe>
                           {initials(m.name)}
@@ -298,13 +333,12 @@ export function MembersPage(props: {
                           style="display:flex;gap:6px"
                         >
                           <label class="sr-only" for={`role-${m.userId}`} safe>
-                            {t('members.role')}
+                            {t('members.role_of', { name: m.name })}
                           </label>
                           <select
-                            class="input"
+                            class="input input-sm"
                             id={`role-${m.userId}`}
                             name="role"
-                            style="height:32px;width:auto"
                             onchange="this.form.requestSubmit()"
                           >
                             {grantable.map((r) => (
@@ -314,7 +348,7 @@ export function MembersPage(props: {
                             ))}
                           </select>
                           <noscript>
-                            <button class="btn btn-sm" type="submit">
+                            <button class="btn btn-sm" type="submit" safe>
                               {t('action.save')}
                             </button>
                           </noscript>
@@ -328,7 +362,7 @@ export function MembersPage(props: {
                     <td class="hide-sm muted" safe>
                       {formatDate(m.joinedAt, ui.locale, org.timezone, false)}
                     </td>
-                    <td>
+                    <td class="cell-end">
                       <div class="row-actions">
                         {self ? (
                           <form
@@ -336,7 +370,7 @@ export function MembersPage(props: {
                             action={`/settings/members/${m.userId}/remove`}
                             data-confirm={t('members.leave_confirm', { org: orgLabel(org) })}
                           >
-                            <button class="btn btn-sm btn-danger" type="submit">
+                            <button class="btn btn-sm btn-danger" type="submit" safe>
                               {t('members.leave')}
                             </button>
                           </form>
@@ -346,7 +380,7 @@ export function MembersPage(props: {
                             action={`/settings/members/${m.userId}/remove`}
                             data-confirm={t('members.remove_confirm', { name: m.name, org: orgLabel(org) })}
                           >
-                            <button class="btn btn-sm btn-danger" type="submit">
+                            <button class="btn btn-sm btn-danger" type="submit" safe>
                               {t('members.remove')}
                             </button>
                           </form>
@@ -366,31 +400,38 @@ export function MembersPage(props: {
         <section class="card">
           <div class="card-head">
             <h3 safe>{t('members.pending')}</h3>
+            {pending.length ? <span class="badge">{pending.length}</span> : ''}
           </div>
           {pending.length ? (
             <div class="table-wrap">
-              <table class="table" data-testid="pending-table">
+              <table class="table table-stack" data-testid="pending-table">
                 <tbody>
                   {pending.map((p) => (
                     <tr>
-                      <td>
+                      <td class="cell-main">
                         <div class="person">
                           <span class="avatar" aria-hidden="true">
                             <Icon name="mail" />
                           </span>
-                          <span safe>{p.email}</span>
+                          <span class="truncate" safe>
+                            {p.email}
+                          </span>
                         </div>
                       </td>
-                      <td safe>{t(`org.role.${p.role}`)}</td>
-                      <td class="hide-sm muted" safe>
+                      <td>
+                        <span class="badge" style="margin:0" safe>
+                          {t(`org.role.${p.role}`)}
+                        </span>
+                      </td>
+                      <td class="muted" style="font-size:13px" safe>
                         {t('members.expires', {
                           date: formatDate(p.expiresAt, ui.locale, org.timezone, false),
                         })}
                       </td>
-                      <td>
+                      <td class="cell-end">
                         <div class="row-actions">
                           <form method="post" action={`/settings/invitations/${p.id}/revoke`}>
-                            <button class="btn btn-sm btn-danger" type="submit">
+                            <button class="btn btn-sm btn-danger" type="submit" safe>
                               {t('members.revoke')}
                             </button>
                           </form>
@@ -422,7 +463,7 @@ export function AuditPage({ ui, rows, nextCursor }: { ui: Ui; rows: AuditRow[]; 
       <section class="card">
         {rows.length ? (
           <div class="table-wrap">
-            <table class="table" data-testid="audit-table">
+            <table class="table table-stack" data-testid="audit-table">
               <thead>
                 <tr>
                   <th safe>{t('audit.when')}</th>
@@ -435,36 +476,18 @@ export function AuditPage({ ui, rows, nextCursor }: { ui: Ui; rows: AuditRow[]; 
               <tbody>
                 {rows.map((r) => (
                   <tr>
-                    <td class="muted" style="white-space:nowrap" safe>
+                    <td class="muted cell-main cell-date" safe>
                       {formatDate(r.createdAt, ui.locale, org.timezone)}
                     </td>
-                    <td>
+                    <td class="cell-main">
                       <div safe>{auditText(ui, r)}</div>
                       <div class="subtle" style="font-size:12px" safe>
                         {r.action}
                       </div>
                     </td>
                     <td class="hide-sm kv">
-                      {r.before ? (
-                        <div>
-                          <span>− </span>
-                          <span class="code" safe>
-                            {JSON.stringify(r.before)}
-                          </span>
-                        </div>
-                      ) : (
-                        ''
-                      )}
-                      {r.after ? (
-                        <div>
-                          <span>+ </span>
-                          <span class="code" safe>
-                            {JSON.stringify(r.after)}
-                          </span>
-                        </div>
-                      ) : (
-                        ''
-                      )}
+                      <AuditChange kind="before" value={r.before} label={t('audit.before')} />
+                      <AuditChange kind="after" value={r.after} label={t('audit.after')} />
                     </td>
                   </tr>
                 ))}
@@ -479,7 +502,7 @@ export function AuditPage({ ui, rows, nextCursor }: { ui: Ui; rows: AuditRow[]; 
       </section>
       {nextCursor ? (
         <div>
-          <a class="btn" href={`/settings/audit?before=${encodeURIComponent(nextCursor)}`}>
+          <a class="btn" href={`/settings/audit?before=${encodeURIComponent(nextCursor)}`} safe>
             {t('audit.older')}
           </a>
         </div>
@@ -526,12 +549,12 @@ export function ProfilePage({
           />
         </div>
         <div class="form-actions">
-          <button class="btn btn-primary" type="submit">
+          <button class="btn btn-primary" type="submit" safe>
             {t('settings.save')}
           </button>
         </div>
       </form>
-      <form method="post" action="/settings/password" class="card form-grid" novalidate>
+      <form method="post" action="/settings/password" class="card" novalidate>
         <div class="card-head">
           <h3 safe>{t('profile.password')}</h3>
         </div>
@@ -559,7 +582,7 @@ export function ProfilePage({
             />
           </div>
           <div class="form-actions">
-            <button class="btn" type="submit">
+            <button class="btn" type="submit" safe>
               {t('profile.password')}
             </button>
           </div>
@@ -585,7 +608,7 @@ export function NewOrgPage({ ui, form }: { ui: Ui; form: FormState }) {
         <FormAlert form={form} t={t} />
         <Field name="name" label={t('org.field.name')} form={form} t={t} required autofocus maxlength={120} />
         <div class="form-actions">
-          <button class="btn btn-primary" type="submit">
+          <button class="btn btn-primary" type="submit" safe>
             {t('org.new.submit')}
           </button>
         </div>

@@ -24,7 +24,7 @@ import {
 import { AppError, Check, forbidden, notFound } from '../../platform/http/errors'
 import { field, fields, html, redirect, uiOf, withForm } from '../../platform/http/respond'
 import { mailOutbox } from '../../platform/mail/mail.table'
-import { isLocale, type Locale } from '../../shared/i18n'
+import { isLocale, type Locale, resolveLocale, translator } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
 import { createSession, switchOrganization } from '../auth/auth.sessions'
 import { users } from '../auth/auth.table'
@@ -150,7 +150,11 @@ export function orgRoutes(deps: AppDeps) {
             ),
         )
         if (!res.ok) return res.response
-        setFlash(r, 'success', r.t('settings.saved'))
+        // Say it in the language the next page will use.
+        const t = translator(
+          resolveLocale(r.auth.user.locale, v.locale, request.headers.get('accept-language')),
+        )
+        setFlash(r, 'success', t('settings.saved'))
         return redirect(r, '/settings/organization')
       })
       // Members and invitations -----------------------------------------------------------------
@@ -240,7 +244,10 @@ export function orgRoutes(deps: AppDeps) {
           async (e) => profilePage(r, { values: v, errors: e }, undefined, 422),
         )
         if (!res.ok) return res.response
-        setFlash(r, 'success', r.t('settings.saved'))
+        const t = translator(
+          resolveLocale(v.locale, r.auth.org?.locale, request.headers.get('accept-language')),
+        )
+        setFlash(r, 'success', t('settings.saved'))
         return redirect(r, '/settings/profile')
       })
       .post('/settings/password', async ({ request, body }) => {

@@ -25,10 +25,22 @@ const files: Record<string, { path: string; type: string }> = {
   'inter-latin-ext.woff2': { path: interExt, type: 'font/woff2' },
 }
 
-/** Register a module's own asset (e.g. the realtime client). */
-export function registerAsset(name: string, path: string, type: string) {
+/**
+ * Scripts and styles loaded on every page, in order. A boosted (htmx) navigation swaps only <body>,
+ * so a script added to <head> by one page would never load when the user navigates there: page
+ * behaviour ships globally and attaches itself to its elements (`htmx.onLoad`).
+ */
+export const globalScripts: string[] = ['sortable.min.js']
+export const globalStyles: string[] = []
+
+/** Register a module's own asset; `global` puts a script/stylesheet on every page. */
+export function registerAsset(name: string, path: string, type: string, opts: { global?: boolean } = {}) {
   files[name] = { path, type }
   hashes.delete(name)
+  if (opts.global) {
+    const list = type.startsWith('text/css') ? globalStyles : globalScripts
+    if (!list.includes(name)) list.push(name)
+  }
 }
 
 const hashes = new Map<string, string>()
