@@ -3,5 +3,9 @@
  * a test fails if a .sql file in this folder is missing here. Forward-only: never edit an applied one.
  */
 import m0001 from './0001_foundation.sql' with { type: 'text' }
+import m0002 from './0002_platform.sql' with { type: 'text' }
 
-export const migrations: ReadonlyArray<{ id: string; sql: string }> = [{ id: '0001_foundation', sql: m0001 }]
+export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
+  { id: '0001_foundation', sql: m0001 },
+  { id: '0002_platform', sql: m0002 },
+]
