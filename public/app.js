@@ -47,3 +47,21 @@
     true,
   )
 })()
+
+// Live notifications (src/modules/notifications): the hub delivers a personal event; show a toast.
+// The text was rendered by the server in the recipient's language; it is inserted as text, never HTML.
+document.body?.addEventListener('rt:notification.created', (e) => {
+  const data = e.detail?.data
+  const region = document.getElementById('toasts')
+  if (!data || !region) return
+  const toast = document.createElement('div')
+  toast.className = 'alert alert-info toast'
+  toast.setAttribute('role', 'status')
+  toast.setAttribute('data-testid', 'live-toast')
+  const text = document.createElement(data.link ? 'a' : 'span')
+  text.textContent = data.text
+  if (data.link) text.setAttribute('href', data.link)
+  toast.appendChild(text)
+  region.appendChild(toast)
+  setTimeout(() => toast.remove(), 8000)
+})

@@ -1,17 +1,23 @@
 /**
  * createApp(deps): the root Elysia app. No listen() here: main.ts serves it, tests call app.handle().
  */
-import { Elysia } from 'elysia'
+import { Elysia, ElysiaCustomStatusResponse } from 'elysia'
 import { authRoutes } from './modules/auth/auth.routes'
+import { notificationRoutes } from './modules/notifications/notifications.routes'
 import { orgRoutes } from './modules/orgs/orgs.routes'
+import { systemRoutes } from './modules/system/system.routes'
 import { pendingMigrations } from './platform/db/migrate'
-import { serveAsset } from './platform/http/assets'
+import { registerAsset, serveAsset } from './platform/http/assets'
 import { type AppDeps, Redirect, reqCtx, requestMeta } from './platform/http/context'
 import { csrfAllowed } from './platform/http/csrf'
 import { renderError } from './platform/http/error-response'
 import { AppError } from './platform/http/errors'
+import { realtimeClient } from './platform/realtime/realtime.client'
 
 export type { AppDeps }
+
+// The live-update client rides on every page; it connects only where <body> carries data-rt-org.
+registerAsset(realtimeClient.name, realtimeClient.path, realtimeClient.type, { global: true })
 
 /** Paths that authenticate by other means than the session cookie (signatures, tokens). */
 export const CSRF_EXEMPT: string[] = ['/webhooks/', '/capture/', '/api/']
@@ -62,6 +68,9 @@ export function createApp(deps: AppDeps) {
         return new Response(null, { status: 303, headers: h })
       }
       if (error instanceof AppError) return renderError(deps, request, error.status, error)
+      // `throw status(401, ...)` from a plugin (the WebSocket upgrade): answer exactly that.
+      if (error instanceof ElysiaCustomStatusResponse)
+        return new Response(String(error.response), { status: Number(error.code) })
       if (code === 'NOT_FOUND') return renderError(deps, request, 404)
       if (code === 'PARSE' || code === 'VALIDATION') return renderError(deps, request, 400)
       const meta = requestMeta.get(request)
@@ -86,4 +95,7 @@ export function createApp(deps: AppDeps) {
     )
     .use(authRoutes(deps))
     .use(orgRoutes(deps))
+    .use(notificationRoutes(deps))
+    .use(systemRoutes(deps))
+    .use(deps.realtime ? deps.realtime.plugin() : new Elysia())
 }

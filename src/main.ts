@@ -5,6 +5,7 @@
  */
 import { ConfigError, flagsToEnv, loadConfig } from './config/config'
 import { signUp } from './modules/auth/auth.usecases'
+import { DataDirLockedError } from './platform/db/data-dir-lock'
 import { migrate } from './platform/db/migrate'
 import { assertAppRoleIsolated, TenancyError } from './platform/db/tenancy'
 import { FormError } from './platform/http/errors'
@@ -40,6 +41,10 @@ async function main(argv: string[]) {
   if (command === 'version' || rest.includes('--version')) {
     process.stdout.write(`${VERSION}\n`)
     return 0
+  }
+  if (!['serve', 'migrate', 'create-admin'].includes(command)) {
+    process.stderr.write(`Unknown command "${command}".\n\n${HELP}`)
+    return 2
   }
   const flags = flagsToEnv(rest)
   const env = { ...process.env, ...flags }
@@ -103,7 +108,7 @@ main(process.argv.slice(2)).then(
     if (code !== null) process.exit(code)
   },
   (err) => {
-    if (err instanceof ConfigError || err instanceof TenancyError) {
+    if (err instanceof ConfigError || err instanceof TenancyError || err instanceof DataDirLockedError) {
       process.stderr.write(`${err.message}\n`)
       process.exit(78) // EX_CONFIG
     }

@@ -7,26 +7,53 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from './app'
 import type { Config } from './config/config'
+import { JOBS } from './jobs'
+import { validateSession } from './modules/auth/auth.sessions'
 import { createDb, type Db } from './platform/db/client'
+import { lockDataDir } from './platform/db/data-dir-lock'
 import { migrate } from './platform/db/migrate'
 import { assertAppRoleIsolated } from './platform/db/tenancy'
+import { createEventDispatcher } from './platform/events/events.dispatcher'
+import { pruneOutboxJob, pruneOutboxSchedule } from './platform/events/events.jobs'
+import { sessionCookieName } from './platform/http/context'
+import { parseCookies } from './platform/http/cookies'
+import { createWorker } from './platform/jobs/jobs.worker'
 import { createLogger, type Logger } from './platform/log/logger'
+import { mailFlushJob } from './platform/mail/mail.jobs'
 import { createMailer } from './platform/mail/mailer'
+import { createRealtimeHub } from './platform/realtime/realtime.hub'
 
 export const VERSION = '0.1.0'
 
 export async function openDatabase(config: Config, log: Logger): Promise<Db> {
-  if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true })
-  const db = await createDb({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.databaseUrl ? undefined : join(config.dataDir, 'pg'),
-    appRole: config.appRole,
-  })
+  let unlock = () => {}
+  if (!config.databaseUrl) {
+    mkdirSync(config.dataDir, { recursive: true })
+    unlock = lockDataDir(config.dataDir) // one process per embedded database
+  }
+  let db: Db
+  try {
+    db = await createDb({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.databaseUrl ? undefined : join(config.dataDir, 'pg'),
+      appRole: config.appRole,
+    })
+  } catch (err) {
+    unlock()
+    throw err
+  }
   log.info('db.open', {
     kind: db.kind,
     dataDir: db.kind === 'pglite' ? join(config.dataDir, 'pg') : undefined,
   })
-  return db
+  const close = db.close
+  return {
+    ...db,
+    close: async () => {
+      await close()
+      unlock()
+    },
+  }
 }
 
 export async function startServer(config: Config, opts: { log?: Logger; handleSignals?: boolean } = {}) {
@@ -45,10 +72,32 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
   }
   const mailer = createMailer(db, config.smtp, log)
   void mailer.flush() // anything a crash left unsent
-  // Retry what failed to send (SMTP down) once a minute; a no-op without SMTP.
-  const mailRetry = setInterval(() => void mailer.flush(), 60_000)
-  mailRetry.unref()
-  const app = createApp({ config, db, log, mailer })
+
+  // Platform services: events after commit (outbox), background jobs, the WebSocket hub.
+  const dispatcher = createEventDispatcher({ db, log })
+  const mail = mailFlushJob(mailer)
+  const worker = createWorker({
+    db,
+    log,
+    jobs: [pruneOutboxJob, mail.job, ...JOBS],
+    queues: { default: { concurrency: 4 }, mail: { concurrency: 1 }, maintenance: { concurrency: 1 } },
+    schedules: [pruneOutboxSchedule, mail.schedule],
+  })
+  const realtime = createRealtimeHub({
+    db,
+    dispatcher,
+    log,
+    allowedOrigins: [config.baseUrl.origin],
+    resolveSession: async (request) => {
+      const token = parseCookies(request.headers.get('cookie'))[sessionCookieName(config)]
+      const auth = token ? await validateSession(db, token) : null
+      return auth?.org ? { userId: auth.user.id, orgId: auth.org.orgId, sessionId: auth.sessionId } : null
+    },
+  })
+  await dispatcher.start() // before listening: the hub must see every event committed from now on
+  await worker.start()
+
+  const app = createApp({ config, db, log, mailer, realtime })
   app.listen({ port: config.port, hostname: config.host })
   const server = app.server!
   // PORT=0 picked a free port: links in emails must point at it unless BASE_URL was given.
@@ -65,9 +114,12 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
   const stop = (signal = 'stop') => {
     stopping ??= (async () => {
       log.info('server.stopping', { signal })
-      clearInterval(mailRetry)
+      realtime.stop()
       await server.stop(false) // stop accepting; in-flight requests complete
+      const jobs = await worker.stop({ timeoutMs: 10_000 })
+      await dispatcher.stop()
       await db.close()
+      log.info('server.jobs_stopped', { ...jobs })
       log.info('server.stopped')
     })()
     return stopping
@@ -78,5 +130,5 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
         void stop(sig).then(() => process.exit(0))
       })
   }
-  return { app, server, db, port: server.port as number, stop }
+  return { app, server, db, worker, dispatcher, realtime, port: server.port as number, stop }
 }

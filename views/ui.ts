@@ -14,6 +14,10 @@ export interface Ui {
   memberships?: Membership[]
   /** SMTP is off and the user administers the instance: show the dev outbox link. */
   devOutbox?: boolean
+  /** Unread notifications (top bar badge). */
+  unread?: number
+  /** Last event version of the organization when the page was rendered (live socket resumes there). */
+  rtVersion?: number
 }
 
 export const orgLabel = (org: Pick<Membership, 'name' | 'displayName'>) => org.displayName || org.name

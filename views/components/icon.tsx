@@ -1,4 +1,5 @@
 import arrowRight from 'lucide-static/dist/esm/icons/arrow-right.mjs'
+import bell from 'lucide-static/dist/esm/icons/bell.mjs'
 import building from 'lucide-static/dist/esm/icons/building.mjs'
 import calendar from 'lucide-static/dist/esm/icons/calendar.mjs'
 import chart from 'lucide-static/dist/esm/icons/chart-column.mjs'
@@ -23,6 +24,7 @@ import x from 'lucide-static/dist/esm/icons/x.mjs'
 // Lucide's static SVGs (ISC), trusted build-time strings: sized by CSS, hidden from screen readers.
 const icons = {
   arrowRight,
+  bell,
   building,
   calendar,
   chart,

@@ -98,8 +98,12 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
             </button>
             {org ? <OrgSwitcher ui={ui} /> : ''}
             <div class="spacer"></div>
+            {org ? <Bell ui={ui} /> : ''}
             <UserMenu ui={ui} />
           </header>
+          <div class="rt-banner" role="status" aria-live="polite" safe>
+            {t('rt.reconnecting')}
+          </div>
           <main class="content" id="main" tabindex="-1">
             {props.children}
           </main>
@@ -171,6 +175,33 @@ function OrgSwitcher({ ui }: { ui: Ui }) {
         </a>
       </div>
     </div>
+  )
+}
+
+/** Notifications: badge refreshed live when the hub delivers a personal notification event. */
+function Bell({ ui }: { ui: Ui }) {
+  const { t } = ui
+  const n = ui.unread ?? 0
+  return (
+    <a
+      class="btn btn-ghost btn-sm bell"
+      href="/notifications"
+      aria-label={
+        n ? `${t('notifications.title')}: ${t('notifications.unread', { n })}` : t('notifications.title')
+      }
+      data-testid="bell"
+    >
+      <Icon name="bell" />
+      <span
+        class="bell-badge"
+        hx-get="/notifications/badge"
+        hx-trigger="rt:notification.created from:body"
+        hx-swap="innerHTML"
+        hx-boost="false"
+      >
+        {n > 0 ? <span class="bell-count">{n > 99 ? '99+' : n}</span> : ''}
+      </span>
+    </a>
   )
 }
 

@@ -30,7 +30,12 @@ export function Document(
           ))}
           <script src={assetUrl('alpine.min.js')} defer></script>
         </head>
-        <body class={props.bodyClass} hx-boost="true">
+        <body
+          class={props.bodyClass}
+          hx-boost="true"
+          data-rt-org={props.ui.org?.orgId}
+          data-rt-version={props.ui.org ? String(props.ui.rtVersion ?? 0) : undefined}
+        >
           {/* In <body>, not <head>: a boosted navigation swaps only the body, and the color must follow
               an organization switch or a settings change. */}
           {brandStyle ? <style safe>{brandStyle}</style> : ''}

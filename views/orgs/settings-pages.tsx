@@ -85,9 +85,11 @@ function AuditChange({ kind, value, label }: { kind: 'before' | 'after'; value: 
   )
 }
 
-type Tab = 'organization' | 'members' | 'audit' | 'profile'
+type Tab = 'organization' | 'members' | 'audit' | 'jobs' | 'profile'
 
-function SettingsLayout(props: PropsWithChildren<{ ui: Ui; tab: Tab; title: string; subtitle?: string }>) {
+export function SettingsLayout(
+  props: PropsWithChildren<{ ui: Ui; tab: Tab; title: string; subtitle?: string }>,
+) {
   const { ui } = props
   const { t } = ui
   const admin = ui.org && ui.org.role !== 'member'
@@ -95,6 +97,7 @@ function SettingsLayout(props: PropsWithChildren<{ ui: Ui; tab: Tab; title: stri
     { id: 'organization', href: '/settings/organization', label: 'settings.organization', show: !!admin },
     { id: 'members', href: '/settings/members', label: 'settings.members', show: !!ui.org },
     { id: 'audit', href: '/settings/audit', label: 'settings.audit', show: !!admin },
+    { id: 'jobs', href: '/settings/jobs', label: 'settings.jobs', show: !!admin },
     { id: 'profile', href: '/settings/profile', label: 'settings.profile', show: true },
   ]
   return (

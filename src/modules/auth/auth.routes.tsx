@@ -54,7 +54,10 @@ export function authRoutes(deps: AppDeps) {
     })
     .post('/logout', async ({ request }) => {
       const r = await reqCtx(deps, request)
-      if (r.auth) await invalidateSession(db, r.auth.sessionId)
+      if (r.auth) {
+        await invalidateSession(db, r.auth.sessionId)
+        deps.realtime?.disconnect({ sessionId: r.auth.sessionId })
+      }
       r.cookies.push(clearSessionCookie(config))
       setFlash(r, 'info', r.t('auth.logged_out'))
       return redirect(r, '/login')

@@ -7,6 +7,8 @@ import { and, eq, lt, ne, or } from 'drizzle-orm'
 import { generateToken, hashToken } from '../../platform/crypto/tokens'
 import type { Db } from '../../platform/db/client'
 import { type SystemTx, withSystem } from '../../platform/db/tenancy'
+import { latestVersionFor } from '../../platform/events/events.outbox'
+import { unreadCountFor } from '../notifications/notifications.usecases'
 import { organizationMembers, organizations, type Role } from '../orgs/orgs.table'
 import { sessions, users } from './auth.table'
 
@@ -48,6 +50,10 @@ export interface AuthState {
   org: Membership | null
   /** The session's expiry moved: the cookie must be re-sent. */
   refreshed: boolean
+  /** Unread notifications in the active organization (top bar badge). */
+  unread: number
+  /** The active organization's last event version: pages render it so the live socket resumes there. */
+  rtVersion: number
 }
 
 export async function createSession(
@@ -121,7 +127,19 @@ export async function validateSession(db: Db, token: string, now = new Date()): 
         .set({ expiresAt, activeOrgId: org?.orgId ?? null })
         .where(eq(sessions.id, id))
     }
-    return { sessionId: id, remember: s.remember, expiresAt, user: row.user, memberships, org, refreshed }
+    const unread = org ? await unreadCountFor(tx, org.orgId, row.user.id) : 0
+    const rtVersion = org ? await latestVersionFor(tx, org.orgId) : 0
+    return {
+      sessionId: id,
+      remember: s.remember,
+      expiresAt,
+      user: row.user,
+      memberships,
+      org,
+      refreshed,
+      unread,
+      rtVersion,
+    }
   })
 }
 

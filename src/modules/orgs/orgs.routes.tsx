@@ -24,6 +24,7 @@ import {
 import { AppError, Check, forbidden, notFound } from '../../platform/http/errors'
 import { field, fields, html, redirect, uiOf, withForm } from '../../platform/http/respond'
 import { mailOutbox } from '../../platform/mail/mail.table'
+import { nextCursor, parseCursor } from '../../shared/cursor'
 import { isLocale, type Locale, resolveLocale, translator } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
 import { createSession, switchOrganization } from '../auth/auth.sessions'
@@ -115,6 +116,8 @@ export function orgRoutes(deps: AppDeps) {
           ? await switchOrganization(db, r.auth.sessionId, r.auth.user.id, orgId)
           : null
         if (!target) throw notFound()
+        // Open sockets were subscribed to the previous organization: they reconnect into the new one.
+        deps.realtime?.disconnect({ sessionId: r.auth.sessionId })
         setFlash(r, 'info', r.t('org.switched', { org: target.displayName || target.name }))
         return redirect(r, '/dashboard')
       })
@@ -196,6 +199,7 @@ export function orgRoutes(deps: AppDeps) {
         const r = await requireOrg(deps, request)
         if (!isUuid(params.userId)) throw notFound()
         const m = await removeMember(db, r.actor, params.userId)
+        deps.realtime?.disconnect({ userId: params.userId, orgId: r.org.orgId })
         if (params.userId === r.auth.user.id) {
           setFlash(r, 'info', r.t('members.left', { org: r.org.displayName || r.org.name }))
           return redirect(r, '/dashboard')
@@ -212,13 +216,8 @@ export function orgRoutes(deps: AppDeps) {
       })
       .get('/settings/audit', async ({ request, query }) => {
         const r = await requireOrg(deps, request, ['owner', 'admin'])
-        let cursor: { createdAt: Date; id: string } | undefined
-        const [at, id] = (query.before ?? '').split('_')
-        if (at && id && isUuid(id) && !Number.isNaN(Date.parse(at))) cursor = { createdAt: new Date(at), id }
-        const { rows, more } = await withOrg(db, scope(r), (tx) => listAudit(tx, cursor))
-        const last = rows.at(-1)
-        const nextCursor = more && last ? `${last.createdAt.toISOString()}_${last.id}` : undefined
-        return html(r, <AuditPage ui={uiOf(r)} rows={rows} nextCursor={nextCursor} />)
+        const { rows, more } = await withOrg(db, scope(r), (tx) => listAudit(tx, parseCursor(query.before)))
+        return html(r, <AuditPage ui={uiOf(r)} rows={rows} nextCursor={nextCursor(rows, more)} />)
       })
       // Profile (the user's own, not tenant data) -----------------------------------------------
       .get('/settings/profile', async ({ request }) => {

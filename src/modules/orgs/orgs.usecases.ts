@@ -2,12 +2,15 @@ import { and, asc, count, eq, gt, isNull, sql } from 'drizzle-orm'
 import { generateToken, hashToken } from '../../platform/crypto/tokens'
 import type { Db } from '../../platform/db/client'
 import { type OrgTx, type SystemTx, withOrg, withSystem } from '../../platform/db/tenancy'
+import { recordEvent } from '../../platform/events/events.outbox'
 import { AppError, Check, forbidden, notFound } from '../../platform/http/errors'
 import type { Mailer } from '../../platform/mail/mailer'
 import { isLocale, type Locale, translator } from '../../shared/i18n'
 import { EMAIL_RE, normalizeEmail, slugify } from '../../shared/ids'
 import { users } from '../auth/auth.table'
+import { notify } from '../notifications/notifications.usecases'
 import { recordAudit } from './orgs.audit'
+import './orgs.events'
 import { invitations, organizationMembers, organizations, ROLES, type Role } from './orgs.table'
 
 export const INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000
@@ -131,6 +134,7 @@ export async function updateOrganization(db: Db, actor: Actor, input: OrgSetting
       .where(eq(organizations.id, actor.orgId))
       .returning()
     const changed = (Object.keys(v) as (keyof typeof v)[]).filter((k) => before[k] !== after![k])
+    if (changed.length) await recordEvent(tx, { type: 'org.updated', payload: { fields: changed } })
     if (changed.length)
       await recordAudit(tx, {
         orgId: actor.orgId,
@@ -174,7 +178,7 @@ async function lockOwners(tx: OrgTx) {
 
 async function memberOrThrow(tx: OrgTx, userId: string) {
   const [m] = await tx
-    .select({ role: organizationMembers.role, name: users.name, email: users.email })
+    .select({ role: organizationMembers.role, name: users.name, email: users.email, locale: users.locale })
     .from(organizationMembers)
     .innerJoin(users, eq(users.id, organizationMembers.userId))
     .where(eq(organizationMembers.userId, userId))
@@ -198,6 +202,25 @@ export async function changeRole(db: Db, actor: Actor, targetUserId: string, rol
       .update(organizationMembers)
       .set({ role: next })
       .where(eq(organizationMembers.userId, targetUserId))
+    await recordEvent(tx, {
+      type: 'member.role_changed',
+      payload: { userId: targetUserId, from: target.role, to: next },
+    })
+    const [org] = await tx.select({ locale: organizations.locale }).from(organizations)
+    const [me] = await tx.select({ name: users.name }).from(users).where(eq(users.id, actor.userId))
+    const locale = target.locale ?? org?.locale
+    await notify(tx, {
+      orgId: actor.orgId,
+      userId: targetUserId,
+      kind: 'member.role_changed',
+      params: {
+        actor: me?.name ?? '',
+        role: translator(isLocale(locale) ? locale : 'pt-BR')(`org.role.${next}`),
+      },
+      link: '/settings/members',
+      actorId: actor.userId,
+      locale,
+    })
     await recordAudit(tx, {
       orgId: actor.orgId,
       actorId: actor.userId,
@@ -221,6 +244,7 @@ export async function removeMember(db: Db, actor: Actor, targetUserId: string) {
     if (!self && target.role === 'owner' && actor.role !== 'owner') throw forbidden('error.owner_only')
     if (target.role === 'owner' && owners.length <= 1) throw forbidden('error.last_owner')
     await tx.delete(organizationMembers).where(eq(organizationMembers.userId, targetUserId))
+    await recordEvent(tx, { type: 'member.removed', payload: { userId: targetUserId, left: self } })
     await recordAudit(tx, {
       orgId: actor.orgId,
       actorId: actor.userId,
@@ -306,6 +330,7 @@ export async function invite(
         expiresAt: new Date(Date.now() + INVITE_TTL_MS),
       })
       .returning({ id: invitations.id })
+    await recordEvent(tx, { type: 'member.invited', payload: { invitationId: inv!.id, role } })
     await recordAudit(tx, {
       orgId: actor.orgId,
       actorId: actor.userId,
@@ -376,6 +401,8 @@ export async function findInvitation(db: Db, token: string, now = new Date()) {
         orgDisplayName: organizations.displayName,
         orgLocale: organizations.locale,
         inviterName: users.name,
+        invitedBy: invitations.invitedBy,
+        inviterLocale: users.locale,
       })
       .from(invitations)
       .innerJoin(organizations, eq(organizations.id, invitations.organizationId))
@@ -410,10 +437,32 @@ export async function acceptInvitation(
       .where(and(eq(invitations.id, inv.id), isNull(invitations.acceptedAt), isNull(invitations.revokedAt)))
       .returning({ id: invitations.id })
     if (!marked) throw new AppError('invite.invalid', 410, 'invite.invalid')
-    await tx
+    const [joined] = await tx
       .insert(organizationMembers)
       .values({ organizationId: inv.orgId, userId: user.id, role: inv.role })
       .onConflictDoNothing()
+      .returning({ userId: organizationMembers.userId })
+    if (joined) {
+      await recordEvent(tx, { type: 'member.joined', payload: { userId: user.id, role: inv.role } })
+      const [inviter] = inv.invitedBy
+        ? await tx
+            .select({ id: organizationMembers.userId })
+            .from(organizationMembers)
+            .where(eq(organizationMembers.userId, inv.invitedBy))
+        : []
+      if (inviter && inviter.id !== user.id) {
+        const [me] = await tx.select({ name: users.name }).from(users).where(eq(users.id, user.id))
+        await notify(tx, {
+          orgId: inv.orgId,
+          userId: inviter.id,
+          kind: 'member.joined',
+          params: { name: me?.name ?? inv.email, org: inv.orgDisplayName || inv.orgName },
+          link: '/settings/members',
+          actorId: user.id,
+          locale: inv.inviterLocale ?? inv.orgLocale,
+        })
+      }
+    }
     await recordAudit(tx, {
       orgId: inv.orgId,
       actorId: user.id,

@@ -59,6 +59,15 @@ export async function latestVersion(tx: OrgTx): Promise<number> {
   return rows[0] ? toNumber(rows[0].version) : 0
 }
 
+/** The same, for a given organization from a system transaction (read with the session). */
+export async function latestVersionFor(tx: SystemTx, orgId: string): Promise<number> {
+  const rows = await query<{ version: unknown }>(
+    tx,
+    sql`select version from outbox_counters where organization_id = ${orgId}`,
+  )
+  return rows[0] ? toNumber(rows[0].version) : 0
+}
+
 type EventRow = {
   org_id: string
   version: unknown

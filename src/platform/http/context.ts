@@ -11,6 +11,7 @@ import { type Locale, resolveLocale, type T, translator } from '../../shared/i18
 import type { Db } from '../db/client'
 import type { Logger } from '../log/logger'
 import type { Mailer } from '../mail/mailer'
+import type { RealtimeHub } from '../realtime/realtime.hub'
 import { parseCookies, serializeCookie } from './cookies'
 import { forbidden } from './errors'
 
@@ -19,6 +20,8 @@ export interface AppDeps {
   db: Db
   log: Logger
   mailer: Mailer
+  /** The WebSocket hub (absent in HTTP-only tests): routes close sockets on logout or org switch. */
+  realtime?: RealtimeHub
 }
 
 export interface Flash {

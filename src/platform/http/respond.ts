@@ -15,6 +15,8 @@ export function uiOf(r: ReqCtx): Ui {
     org: r.auth?.org ?? null,
     memberships: r.auth?.memberships ?? [],
     devOutbox: !mailer.configured && !!r.auth?.user.isInstanceAdmin,
+    unread: r.auth?.unread ?? 0,
+    rtVersion: r.auth?.rtVersion ?? 0,
   }
 }
 
