@@ -3,10 +3,10 @@
  * the cookie, only its SHA-256 is stored. Sliding expiry (extended when less than half is left, so a
  * busy user costs one write per half-window, not per request) under an absolute cap.
  */
-import { and, eq, lt, ne, or } from 'drizzle-orm'
+import { and, eq, lt, ne, or, sql } from 'drizzle-orm'
 import { generateToken, hashToken } from '../../platform/crypto/tokens'
 import type { Db } from '../../platform/db/client'
-import { type SystemTx, withSystem } from '../../platform/db/tenancy'
+import { readAsSystem, type SystemTx, withSystem } from '../../platform/db/tenancy'
 import { latestVersionFor } from '../../platform/events/events.outbox'
 import { unreadCountFor } from '../notifications/notifications.usecases'
 import { organizationMembers, organizations, type Role } from '../orgs/orgs.table'
@@ -86,61 +86,99 @@ export async function createSession(
   return { token, expiresAt }
 }
 
+interface SessionRow {
+  active_org_id: string | null
+  remember: boolean
+  expires_at: string | Date
+  absolute_expires_at: string | Date
+  user_id: string
+  email: string
+  name: string
+  locale: string | null
+  is_instance_admin: boolean
+  memberships: Membership[] | string
+  unread: number | string
+  rt_version: number | string | null
+}
+
+/**
+ * Every request's session lookup. One statement, outside a transaction, brings the session, its
+ * user, their memberships, and the active organization's unread notifications and event version
+ * (STACK-NOTES: each PGlite statement costs about a millisecond, and this runs on every page).
+ * Writes (expiry slide, a vanished active organization) happen only when needed.
+ */
 export async function validateSession(db: Db, token: string, now = new Date()): Promise<AuthState | null> {
   if (!/^[a-z2-7]{32}$/.test(token)) return null
   const id = hashToken(token)
-  return withSystem(db, async (tx) => {
-    const [row] = await tx
-      .select({
-        session: sessions,
-        user: {
-          id: users.id,
-          email: users.email,
-          name: users.name,
-          locale: users.locale,
-          isInstanceAdmin: users.isInstanceAdmin,
-        },
-      })
-      .from(sessions)
-      .innerJoin(users, eq(users.id, sessions.userId))
-      .where(eq(sessions.id, id))
-    if (!row) return null
-    const s = row.session
-    if (now >= s.expiresAt || now >= s.absoluteExpiresAt) {
-      await tx.delete(sessions).where(eq(sessions.id, id))
-      return null
-    }
-    const policy = s.remember ? SESSION_POLICY.remember : SESSION_POLICY.browser
-    let expiresAt = s.expiresAt
-    let refreshed = false
-    if (s.expiresAt.getTime() - now.getTime() < policy.idle / 2) {
-      expiresAt = new Date(Math.min(now.getTime() + policy.idle, s.absoluteExpiresAt.getTime()))
-      refreshed = true
-    }
-    const memberships = await listMemberships(tx, row.user.id)
-    let org = memberships.find((m) => m.orgId === s.activeOrgId) ?? null
-    // Active org gone (removed, left, org deleted): fall back to another membership.
-    if (!org && memberships.length) org = memberships[0]!
-    if (refreshed || (org?.orgId ?? null) !== s.activeOrgId) {
+  const [row] = await readAsSystem<SessionRow>(
+    db,
+    sql`select s.active_org_id, s.remember, s.expires_at, s.absolute_expires_at,
+          u.id as user_id, u.email, u.name, u.locale, u.is_instance_admin,
+          coalesce((
+            select json_agg(json_build_object(
+              'orgId', o.id, 'name', o.name, 'displayName', o.display_name, 'slug', o.slug, 'role', m.role,
+              'locale', o.locale, 'timezone', o.timezone, 'logoUrl', o.logo_url, 'primaryColor', o.primary_color
+            ) order by o.name, o.id)
+            from organization_members m join organizations o on o.id = m.organization_id
+            where m.user_id = u.id
+          ), '[]'::json) as memberships,
+          (select count(*)::int from notifications n
+            where n.organization_id = s.active_org_id and n.user_id = u.id and n.read_at is null) as unread,
+          (select c.version from outbox_counters c where c.organization_id = s.active_org_id) as rt_version
+        from sessions s join users u on u.id = s.user_id
+        where s.id = ${id}`,
+  )
+  if (!row) return null
+  const expiresAtNow = new Date(row.expires_at)
+  const absolute = new Date(row.absolute_expires_at)
+  if (now >= expiresAtNow || now >= absolute) {
+    await withSystem(db, (tx) => tx.delete(sessions).where(eq(sessions.id, id)))
+    return null
+  }
+  const policy = row.remember ? SESSION_POLICY.remember : SESSION_POLICY.browser
+  let expiresAt = expiresAtNow
+  let refreshed = false
+  if (expiresAtNow.getTime() - now.getTime() < policy.idle / 2) {
+    expiresAt = new Date(Math.min(now.getTime() + policy.idle, absolute.getTime()))
+    refreshed = true
+  }
+  const memberships: Membership[] =
+    typeof row.memberships === 'string' ? JSON.parse(row.memberships) : row.memberships
+  let org = memberships.find((m) => m.orgId === row.active_org_id) ?? null
+  let unread = Number(row.unread ?? 0)
+  let rtVersion = Number(row.rt_version ?? 0)
+  // Active org gone (removed, left, org deleted): fall back to another membership.
+  if (!org && memberships.length) org = memberships[0]!
+  const activeChanged = (org?.orgId ?? null) !== row.active_org_id
+  if (refreshed || activeChanged) {
+    await withSystem(db, async (tx) => {
       await tx
         .update(sessions)
         .set({ expiresAt, activeOrgId: org?.orgId ?? null })
         .where(eq(sessions.id, id))
-    }
-    const unread = org ? await unreadCountFor(tx, org.orgId, row.user.id) : 0
-    const rtVersion = org ? await latestVersionFor(tx, org.orgId) : 0
-    return {
-      sessionId: id,
-      remember: s.remember,
-      expiresAt,
-      user: row.user,
-      memberships,
-      org,
-      refreshed,
-      unread,
-      rtVersion,
-    }
-  })
+      if (activeChanged) {
+        unread = org ? await unreadCountFor(tx, org.orgId, row.user_id) : 0
+        rtVersion = org ? await latestVersionFor(tx, org.orgId) : 0
+      }
+    })
+  }
+  return {
+    sessionId: id,
+    remember: row.remember,
+    expiresAt,
+    user: {
+      id: row.user_id,
+      email: row.email,
+      name: row.name,
+      locale: row.locale,
+      isInstanceAdmin: row.is_instance_admin,
+    },
+    memberships,
+    org,
+    refreshed,
+    unread,
+    rtVersion,
+  }
 }
 
 export async function listMemberships(tx: SystemTx, userId: string): Promise<Membership[]> {

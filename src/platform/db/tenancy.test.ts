@@ -174,3 +174,25 @@ describe('refusing to run without isolation', () => {
     await expect(assertAppRoleIsolated(t.db)).resolves.toBeUndefined()
   })
 })
+
+describe('the system role', () => {
+  test('a DATABASE_URL user that cannot bypass RLS is refused with the fix in the message', async () => {
+    const role = `loved_owner_${process.pid}_${Date.now().toString(36)}`
+    await t.db.raw.exec(
+      `create role ${role} nologin nosuperuser nobypassrls; grant ${t.db.appRole} to ${role}`,
+    )
+    try {
+      // Run the check as that user: a transaction that switches to it first.
+      await failsWith(
+        withSystem(t.db, async (tx) => {
+          await tx.execute(sql.raw(`set local role ${role}`))
+          const fake = { ...t.db, drizzle: tx as any }
+          await assertAppRoleIsolated(fake)
+        }),
+        new RegExp(`ALTER ROLE ${role} BYPASSRLS`),
+      )
+    } finally {
+      await t.db.raw.exec(`drop role ${role}`)
+    }
+  })
+})

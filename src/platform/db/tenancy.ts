@@ -5,7 +5,7 @@
  * in a single statement. Superusers and BYPASSRLS roles skip RLS even when it is forced, which is
  * why the app role exists and why `assertAppRoleIsolated` refuses to serve when it is not.
  */
-import { sql } from 'drizzle-orm'
+import { type SQL, sql } from 'drizzle-orm'
 import { UUID_RE as UUID } from '../../shared/ids'
 import type { Db, DrizzleTx } from './client'
 import { rowsOf } from './client'
@@ -42,6 +42,14 @@ export async function withSystem<T>(db: Db, fn: (tx: SystemTx) => Promise<T>): P
 }
 
 /**
+ * One read as the connection's own role, outside any transaction: for the per-request hot path
+ * (session lookup) where a single statement needs no BEGIN/COMMIT round trips.
+ */
+export async function readAsSystem<T>(db: Db, statement: SQL): Promise<T[]> {
+  return rowsOf<T>(await db.drizzle.execute(statement))
+}
+
+/**
  * Refuse to serve when the tenant role could read across organizations: a superuser or BYPASSRLS
  * role ignores every policy, so isolation would silently be gone.
  */
@@ -57,6 +65,18 @@ export async function assertAppRoleIsolated(db: Db): Promise<void> {
   if (role.rolsuper || role.rolbypassrls)
     throw new TenancyError(
       `The tenant role "${db.appRole}" is ${role.rolsuper ? 'a superuser' : 'BYPASSRLS'}: row-level security would not isolate organizations. Run "ALTER ROLE ${db.appRole} NOSUPERUSER NOBYPASSRLS" and start again.`,
+    )
+  // The connection's own role does the rare cross-organization work (sign-up, session lookup, the job
+  // worker, the event dispatcher): on forced-RLS tables it must bypass RLS, or that work silently sees
+  // nothing (no jobs would ever run).
+  const self = rowsOf<{ rolname: string; rolsuper: boolean; rolbypassrls: boolean }>(
+    await db.drizzle.execute(
+      sql`select rolname, rolsuper, rolbypassrls from pg_roles where rolname = current_user`,
+    ),
+  )[0]
+  if (self && !self.rolsuper && !self.rolbypassrls)
+    throw new TenancyError(
+      `The database user "${self.rolname}" (DATABASE_URL) must be able to bypass row-level security for system work (sign-up, background jobs, events): run "ALTER ROLE ${self.rolname} BYPASSRLS". Tenant requests still run as "${db.appRole}", which must not.`,
     )
   // The role switch must actually take effect inside a tenant transaction.
   const who = await withOrg(db, '00000000-0000-0000-0000-000000000000', async (tx) =>
