@@ -10,7 +10,7 @@ import { readAsSystem, type SystemTx, withSystem } from '../../platform/db/tenan
 import { latestVersionFor } from '../../platform/events/events.outbox'
 import { unreadCountFor } from '../notifications/notifications.usecases'
 import { organizationMembers, organizations, type Role } from '../orgs/orgs.table'
-import { sessions, users } from './auth.table'
+import { sessions } from './auth.table'
 
 const DAY = 24 * 60 * 60 * 1000
 export const SESSION_POLICY = {
