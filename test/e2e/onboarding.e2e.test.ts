@@ -228,6 +228,13 @@ describe('onboarding in a real browser', () => {
     expect(await mate.locator('form[action="/settings/members/invite"]').count()).toBe(0)
     await shot(mate, 'desktop-members-as-member')
 
+    // Meanwhile the owner's open page was told, live: a toast and the bell's badge.
+    const live = page.getByTestId('live-toast')
+    await live.waitFor({ timeout: 10_000 })
+    expect(await live.textContent()).toContain(`${teammate.name} joined ${owner.org}.`)
+    await page.locator('[data-testid="bell"] .bell-count').waitFor({ timeout: 10_000 })
+    expect(await page.locator('[data-testid="bell"] .bell-count').textContent()).toBe('1')
+
     // The owner sees the teammate as a member, and the invitation is no longer pending.
     await page.goto(`${base}/settings/members`)
     expect(await page.getByTestId('members-table').textContent()).toContain(teammate.email)

@@ -16,7 +16,7 @@ export function LoginPage({
   const { t } = ui
   return (
     <AuthLayout ui={ui} title={t('auth.login.title')} subtitle={t('auth.login.subtitle')}>
-      <form method="post" action="/login" class="form-grid" novalidate>
+      <form method="post" action="/login" class="form-grid" novalidate hx-boost="false">
         {error ? (
           <div class="alert alert-error" role="alert" safe>
             {error}
@@ -72,7 +72,7 @@ export function SignupPage({ ui, form, enabled }: { ui: Ui; form: FormState; ena
   return (
     <AuthLayout ui={ui} title={t('auth.signup.title')} subtitle={t('auth.signup.subtitle')}>
       {enabled ? (
-        <form method="post" action="/signup" class="form-grid" novalidate>
+        <form method="post" action="/signup" class="form-grid" novalidate hx-boost="false">
           <FormAlert form={form} t={t} />
           <Field
             name="name"

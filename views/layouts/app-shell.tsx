@@ -151,7 +151,7 @@ function OrgSwitcher({ ui }: { ui: Ui }) {
           {t('org.switch')}
         </div>
         {(ui.memberships ?? []).map((m) => (
-          <form method="post" action="/session/org">
+          <form method="post" action="/session/org" hx-boost="false">
             <input type="hidden" name="orgId" value={m.orgId} />
             <button type="submit" aria-current={m.orgId === org.orgId ? 'true' : undefined}>
               <span class="avatar" aria-hidden="true" safe>

@@ -30,6 +30,8 @@ export function Document(
           ))}
           <script src={assetUrl('alpine.min.js')} defer></script>
         </head>
+        {/* Forms that change who or where you are (log in, sign up, join, switch organization) opt out
+            of hx-boost: the next page must load whole, so the live-update client starts with it. */}
         <body
           class={props.bodyClass}
           hx-boost="true"

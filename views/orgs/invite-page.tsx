@@ -42,7 +42,7 @@ export function InvitePage({
       })}
     >
       {mode === 'accept' ? (
-        <form method="post" action={`/invite/${token}`} class="form-grid">
+        <form method="post" action={`/invite/${token}`} class="form-grid" hx-boost="false">
           <p class="muted" safe>
             {t('invite.accept_as', { email: ui.user!.email })}
           </p>
@@ -63,7 +63,7 @@ export function InvitePage({
           {t('auth.login.submit')}
         </a>
       ) : (
-        <form method="post" action={`/invite/${token}`} class="form-grid" novalidate>
+        <form method="post" action={`/invite/${token}`} class="form-grid" novalidate hx-boost="false">
           <h2 safe>{t('invite.create_account')}</h2>
           <FormAlert form={form} t={t} />
           <div class="field">

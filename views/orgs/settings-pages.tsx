@@ -607,7 +607,14 @@ export function NewOrgPage({ ui, form }: { ui: Ui; form: FormState }) {
           </p>
         </div>
       </div>
-      <form method="post" action="/orgs" class="card card-body form-grid" style="max-width:560px" novalidate>
+      <form
+        method="post"
+        action="/orgs"
+        class="card card-body form-grid"
+        style="max-width:560px"
+        novalidate
+        hx-boost="false"
+      >
         <FormAlert form={form} t={t} />
         <Field name="name" label={t('org.field.name')} form={form} t={t} required autofocus maxlength={120} />
         <div class="form-actions">
