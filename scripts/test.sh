@@ -39,12 +39,19 @@ if ! pg_up; then
   exit 1
 fi
 
-# Test databases left by an interrupted run (names only ever used by test/db.ts).
+# Test databases left by an interrupted run (names only ever used by test/db.ts, which puts the
+# creating process's pid in them): drop those whose process is gone.
 bun -e '
   const sql = (await import("postgres")).default(process.env.TEST_PG_URL, { max: 1, onnotice: () => {} })
   const rows = await sql`select datname from pg_database where datname ~ ${"^loved_(t|tpl)_[0-9]+_"}`
-  for (const r of rows) await sql.unsafe(`drop database if exists "${r.datname}" with (force)`)
-  if (rows.length) console.log(`dropped ${rows.length} stale test databases`)
+  let dropped = 0
+  for (const { datname } of rows) {
+    const pid = Number(datname.split("_")[2])
+    try { process.kill(pid, 0); continue } catch {}
+    await sql.unsafe(`drop database if exists "${datname}" with (force)`)
+    dropped++
+  }
+  if (dropped) console.log(`dropped ${dropped} stale test databases`)
   await sql.end()
 '
 
