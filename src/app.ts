@@ -5,6 +5,7 @@ import { Elysia, ElysiaCustomStatusResponse } from 'elysia'
 import { authRoutes } from './modules/auth/auth.routes'
 import { notificationRoutes } from './modules/notifications/notifications.routes'
 import { orgRoutes } from './modules/orgs/orgs.routes'
+import { pipelineRoutes } from './modules/pipeline/pipeline.routes'
 import { systemRoutes } from './modules/system/system.routes'
 import { pendingMigrations } from './platform/db/migrate'
 import { registerAsset, serveAsset } from './platform/http/assets'
@@ -98,4 +99,5 @@ export function createApp(deps: AppDeps) {
     .use(notificationRoutes(deps))
     .use(systemRoutes(deps))
     .use(deps.realtime ? deps.realtime.plugin() : new Elysia())
+    .use(pipelineRoutes(deps))
 }

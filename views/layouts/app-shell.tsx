@@ -14,7 +14,7 @@ interface NavItem {
 // Modules not built yet are shown as "soon", never as links to empty pages.
 const NAV: NavItem[] = [
   { href: '/dashboard', icon: 'house', label: 'nav.dashboard' },
-  { icon: 'kanban', label: 'nav.pipeline' },
+  { href: '/pipeline', icon: 'kanban', label: 'nav.pipeline' },
   { icon: 'contact', label: 'nav.leads' },
   { icon: 'inbox', label: 'nav.inbox' },
   { icon: 'calendar', label: 'nav.calendar' },

@@ -9,6 +9,7 @@ import { isLocale, type Locale, translator } from '../../shared/i18n'
 import { EMAIL_RE, normalizeEmail, slugify } from '../../shared/ids'
 import { users } from '../auth/auth.table'
 import { notify } from '../notifications/notifications.usecases'
+import { createDefaultPipeline } from '../pipeline/pipeline.usecases'
 import { recordAudit } from './orgs.audit'
 import './orgs.events'
 import { invitations, organizationMembers, organizations, ROLES, type Role } from './orgs.table'
@@ -55,6 +56,7 @@ export async function createOrganizationTx(
   await tx
     .insert(organizationMembers)
     .values({ organizationId: org!.id, userId: input.ownerId, role: 'owner' })
+  await createDefaultPipeline(tx, org!.id, input.locale ?? 'pt-BR')
   await recordAudit(tx, {
     orgId: org!.id,
     actorId: input.ownerId,

@@ -2,6 +2,7 @@
 export * from '../../modules/auth/auth.table'
 export * from '../../modules/notifications/notifications.table'
 export * from '../../modules/orgs/orgs.table'
+export * from '../../modules/pipeline/pipeline.table'
 export * from '../events/events.table'
 export * from '../jobs/jobs.table'
 export * from '../mail/mail.table'

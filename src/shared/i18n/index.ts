@@ -1,4 +1,5 @@
 import { en as coreEn } from './en'
+import { pipelineEn, pipelinePtBR } from './pipeline'
 import { ptBR as corePtBR } from './pt-BR'
 
 /**
@@ -6,8 +7,8 @@ import { ptBR as corePtBR } from './pt-BR'
  * `pipelineEn` and `pipelinePtBR: Record<keyof typeof pipelineEn, string>`), merged here. English is
  * the reference type: a pt-BR catalog missing a key does not compile.
  */
-const en = { ...coreEn }
-const ptBR: Record<keyof typeof en, string> = { ...corePtBR }
+const en = { ...coreEn, ...pipelineEn }
+const ptBR: Record<keyof typeof en, string> = { ...corePtBR, ...pipelinePtBR }
 
 export type MessageKey = keyof typeof en
 export const LOCALES = ['pt-BR', 'en'] as const

@@ -1,0 +1,528 @@
+/**
+ * The pipeline board end to end, in headless Chromium (playwright-core, /usr/bin/chromium) against the
+ * real server: PGlite in a temp DATA_DIR, or a fresh database on the real Postgres when
+ * TEST_DATABASE_URL is set. Drags use SortableJS's fallback mode with stepped mouse moves (native HTML5
+ * drag is flaky under automation). Screenshots land in screenshots/pipeline-*.png.
+ * The server is `startServer`, with its WebSocket hub (the teammate's board updates live through it).
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Locator,
+  type Page,
+} from 'playwright-core'
+import { loadConfig } from '../../src/config/config'
+import { silentLogger } from '../../src/platform/log/logger'
+import { startServer } from '../../src/server'
+import { createTestDatabaseUrl, TEST_DATABASE_URL } from '../db'
+
+setDefaultTimeout(90_000)
+
+const SHOTS = join(import.meta.dir, '../../screenshots')
+const DESKTOP = { width: 1440, height: 900 }
+const PHONE = { width: 390, height: 844 }
+const PASSWORD = 'correct horse battery'
+/** Moves timed for the move-to-visible latency (p50/p95). */
+const MOVES = Number(process.env.PIPELINE_E2E_MOVES ?? 20)
+
+let stopServer: () => Promise<void>
+let serverDbKind: string
+let browser: Browser
+let base: string
+let dataDir: string
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true })
+  dataDir = mkdtempSync(join(tmpdir(), 'loved-e2e-pipeline-'))
+  const databaseUrl = await createTestDatabaseUrl()
+  const config = loadConfig(
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      SECRET_KEY: 'e2e-secret-key-e2e-secret-key-0123456',
+      LOG_LEVEL: 'error',
+      INSTANCE_NAME: 'Loved CRM',
+    },
+    { ensureSecret: false },
+  )
+  const [srv, br] = await Promise.all([
+    startServer(config, { log: silentLogger, handleSignals: false }),
+    chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    }),
+  ])
+  stopServer = () => srv.stop()
+  serverDbKind = srv.db.kind
+  browser = br
+  base = `http://127.0.0.1:${srv.port}`
+  config.baseUrl = new URL(base)
+}, 120_000)
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {})
+  await browser?.close()
+  await stopServer?.()
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
+}, 60_000)
+
+async function newPage(opts: BrowserContextOptions = {}): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', ...opts })
+  ctx.setDefaultTimeout(15_000)
+  contexts.push(ctx)
+  const page = await ctx.newPage()
+  page.on('pageerror', (e) => console.error(`[browser] ${e.message}`))
+  return page
+}
+const phoneOpts: BrowserContextOptions = {
+  viewport: PHONE,
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+}
+
+let seq = 0
+const uniqueEmail = (who: string) => `${who}.${Date.now().toString(36)}${++seq}@example.com`
+
+async function settled(page: Page) {
+  await page.waitForLoadState('load')
+  await page.waitForFunction(() => !document.querySelector('.htmx-request') && 'Alpine' in window)
+}
+
+async function signUp(page: Page, who: { name: string; email: string; org: string }) {
+  await page.goto(`${base}/signup`)
+  await page.locator('#f-name').fill(who.name)
+  await page.locator('#f-email').fill(who.email)
+  await page.locator('#f-password').fill(PASSWORD)
+  await page.locator('#f-orgName').fill(who.org)
+  await page.locator('form[action="/signup"] button[type=submit]').click()
+  await page.waitForURL(`${base}/dashboard`)
+  await settled(page)
+}
+
+/** The board, with its live connection up. */
+async function openBoard(page: Page, path = '/pipeline') {
+  await page.goto(`${base}${path}`)
+  await settled(page)
+  await page.waitForSelector('[data-board][data-ready]')
+  await page.waitForSelector('[data-live-badge][data-state="on"]')
+}
+
+async function shot(page: Page, name: string, fullPage = false) {
+  await page.screenshot({ path: join(SHOTS, `pipeline-${name}.png`), fullPage, animations: 'disabled' })
+}
+
+const column = (page: Page, name: string) => page.locator(`.col[data-name="${name}"]`)
+const card = (page: Page, name: string) => page.locator(`.lead-card[data-name="${name}"]`)
+const namesIn = (page: Page, col: string) =>
+  column(page, col)
+    .locator('.lead-card')
+    .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name))
+
+/** A SortableJS (fallback mode) drag: press, small first step, stepped travel, settle, release. */
+async function drag(page: Page, from: Locator, to: Locator, at: 'top' | 'center' = 'center') {
+  await from.scrollIntoViewIfNeeded()
+  const a = (await from.boundingBox())!
+  const b = (await to.boundingBox())!
+  const x0 = a.x + a.width / 2
+  const y0 = a.y + 16
+  const x1 = b.x + b.width / 2
+  const y1 = at === 'top' ? b.y + 6 : b.y + b.height / 2
+  await page.mouse.move(x0, y0)
+  await page.mouse.down()
+  await page.mouse.move(x0 + 6, y0 + 6, { steps: 3 })
+  await page.mouse.move(x1, y1, { steps: 25 })
+  await page.waitForTimeout(150)
+  await page.mouse.move(x1, y1 + 1, { steps: 2 })
+  await page.waitForTimeout(100)
+  await page.mouse.up()
+}
+
+/** Creates leads over HTTP with the page's session (the form itself is tested once below). */
+async function createLeads(page: Page, pipelineId: string, leads: Record<string, string>[]) {
+  for (const l of leads) {
+    const res = await page.request.post(`${base}/pipeline/leads`, {
+      form: { pipelineId, ...l },
+      headers: { origin: base },
+      maxRedirects: 0,
+    })
+    expect(res.status()).toBe(303)
+  }
+}
+
+const owner = { name: 'Ana Souza', email: uniqueEmail('ana'), org: 'Acme Imóveis' }
+const mateUser = { name: 'Bruno Lima', email: uniqueEmail('bruno') }
+let ownerPage: Page
+let matePage: Page
+let pipelineId: string
+let firstLeadUrl: string
+
+describe('the pipeline board in a real browser', () => {
+  test('the owner creates a lead from the board with the form, and sees it on top of "New"', async () => {
+    expect(serverDbKind).toBe(TEST_DATABASE_URL ? 'postgres' : 'pglite')
+    ownerPage = await newPage()
+    await signUp(ownerPage, owner)
+    await ownerPage.locator('.sidebar a[href="/pipeline"]').click()
+    await ownerPage.waitForURL(`${base}/pipeline`)
+    await openBoard(ownerPage)
+    pipelineId = (await ownerPage.locator('[data-board-page]').getAttribute('data-pipeline-id'))!
+    expect(await ownerPage.locator('.col h2').allTextContents()).toEqual([
+      'New',
+      'Qualified',
+      'Proposal',
+      'Negotiation',
+      'Won',
+      'Lost',
+    ])
+    await ownerPage.getByTestId('new-lead').click()
+    const drawer = ownerPage.locator('[data-drawer]')
+    await drawer.waitFor()
+    await drawer.locator('#f-fullName').fill('Maria Silva')
+    await drawer.locator('#f-company').fill('Construtora Horizonte')
+    await drawer.locator('#f-value').fill('48.500,00')
+    await drawer.locator('#f-tags').fill('vip, investidor')
+    await drawer.getByRole('button', { name: 'Create lead' }).click()
+    await ownerPage.waitForSelector('[data-drawer][data-lead-id]')
+    await card(ownerPage, 'Maria Silva').waitFor()
+    expect(await namesIn(ownerPage, 'New')).toEqual(['Maria Silva'])
+    expect(await column(ownerPage, 'New').getAttribute('data-count')).toBe('1')
+    firstLeadUrl = `${base}/pipeline/leads/${await card(ownerPage, 'Maria Silva').getAttribute('data-id')}`
+
+    const names = [
+      ['João Pereira', 'Imobiliária Central', '12.000'],
+      ['Fernanda Rocha', 'Loft Interiores', '8.900'],
+      ['Ricardo Alves', 'Casa & Cia', '31.250'],
+      ['Juliana Martins', 'Ribeiro Advogados', '6.400'],
+      ['Paulo Souza', 'Grupo Vila Nova', '77.000'],
+      ['Camila Ribeiro', '', '15.800'],
+    ]
+    await createLeads(
+      ownerPage,
+      pipelineId,
+      names.map(([fullName, company, value], i) => ({
+        fullName: fullName!,
+        company: company!,
+        value: value!,
+        phone: i % 2 ? '(11) 98765-4321' : '',
+        email: i % 3 ? `lead${i}@example.com` : '',
+        tags: ['indicação', 'urgente', '', 'primeiro imóvel'][i % 4]!,
+        score: String((i * 29) % 100),
+      })),
+    )
+  })
+
+  test('a teammate joins and opens the same board', async () => {
+    await ownerPage.goto(`${base}/settings/members`)
+    await ownerPage.locator('#f-email').fill(mateUser.email)
+    await ownerPage.locator('form[action="/settings/members/invite"] button[type=submit]').click()
+    const link = (await ownerPage.getByTestId('invite-link').textContent())!.trim()
+    matePage = await newPage()
+    await matePage.goto(link)
+    await matePage.locator('#f-name').fill(mateUser.name)
+    await matePage.locator('#f-password').fill(PASSWORD)
+    await matePage.locator('form button[type=submit]').last().click()
+    await matePage.waitForURL(`${base}/dashboard`)
+    await openBoard(matePage)
+    await openBoard(ownerPage)
+    expect((await namesIn(matePage, 'New')).length).toBe(7)
+    await shot(ownerPage, 'desktop-board')
+  })
+
+  test('dragging a card to another column saves it there, and the teammate sees it move live', async () => {
+    const target = column(ownerPage, 'Qualified').locator('[data-cards]')
+    const moved = ownerPage.waitForResponse(
+      (r) => r.url().includes('/move') && r.request().method() === 'POST',
+    )
+    await drag(ownerPage, card(ownerPage, 'Ricardo Alves'), target)
+    const res = await moved
+    expect(res.status()).toBe(200)
+    expect(await namesIn(ownerPage, 'Qualified')).toEqual(['Ricardo Alves'])
+    expect(await column(ownerPage, 'Qualified').getAttribute('data-count')).toBe('1')
+    // The teammate's board: no reload.
+    await column(matePage, 'Qualified')
+      .locator('.lead-card[data-name="Ricardo Alves"]')
+      .waitFor({ timeout: 5_000 })
+    expect(await column(matePage, 'New').getAttribute('data-count')).toBe('6')
+    // The drawer did not open by the drop.
+    expect(await ownerPage.locator('[data-drawer]').count()).toBe(0)
+    await ownerPage.reload()
+    await settled(ownerPage)
+    expect(await namesIn(ownerPage, 'Qualified')).toEqual(['Ricardo Alves'])
+  })
+
+  test('dragging a card within its column reorders it, and the order survives a reload', async () => {
+    await openBoard(ownerPage)
+    const before = await namesIn(ownerPage, 'New')
+    // The third card to the top (both in view: the column scrolls on its own).
+    const third = before[2]!
+    const saved = ownerPage.waitForResponse((r) => r.url().includes('/move'))
+    await drag(ownerPage, card(ownerPage, third), card(ownerPage, before[0]!), 'top')
+    expect((await saved).status()).toBe(200)
+    const expected = [third, ...before.filter((n) => n !== third)]
+    expect(await namesIn(ownerPage, 'New')).toEqual(expected)
+    await ownerPage.reload()
+    await settled(ownerPage)
+    expect(await namesIn(ownerPage, 'New')).toEqual(expected)
+    // The teammate's board converges on the same order.
+    await matePage.waitForFunction(
+      (want) =>
+        JSON.stringify(
+          Array.from(document.querySelectorAll('.col[data-name="New"] .lead-card')).map(
+            (e) => (e as HTMLElement).dataset.name,
+          ),
+        ) === want,
+      JSON.stringify(expected),
+    )
+  })
+
+  test('keyboard only: focus a card, move it with Shift+Arrow and with the "Move to…" menu, hear it announced', async () => {
+    await openBoard(ownerPage)
+    // Tab from the search field reaches the board's one tab stop (roving tabindex) through the toolbar.
+    await ownerPage.locator('.search-box input').focus()
+    for (let i = 0; i < 12; i++) {
+      await ownerPage.keyboard.press('Tab')
+      if (await ownerPage.evaluate(() => !!document.activeElement?.matches('[data-card-link]'))) break
+    }
+    const focusedName = () =>
+      ownerPage.evaluate(
+        () => (document.activeElement?.closest('.lead-card') as HTMLElement | null)?.dataset.name,
+      )
+    expect(await focusedName()).toBe((await namesIn(ownerPage, 'New'))[0])
+    await ownerPage.keyboard.press('ArrowDown')
+    const name = (await focusedName())!
+    expect(name).toBe((await namesIn(ownerPage, 'New'))[1]!)
+    // Shift+ArrowRight: to the next stage (top); announced; saved.
+    const saved = ownerPage.waitForResponse((r) => r.url().includes('/move'))
+    await ownerPage.keyboard.press('Shift+ArrowRight')
+    expect((await saved).status()).toBe(200)
+    expect((await namesIn(ownerPage, 'Qualified'))[0]).toBe(name)
+    expect(await focusedName()).toBe(name)
+    await ownerPage.waitForFunction(
+      (n) => document.getElementById('board-live')?.textContent?.includes(`${n} moved to Qualified`),
+      name,
+    )
+    // Shift+ArrowDown: one place down inside the stage.
+    const saved2 = ownerPage.waitForResponse((r) => r.url().includes('/move'))
+    await ownerPage.keyboard.press('Shift+ArrowDown')
+    await saved2
+    expect((await namesIn(ownerPage, 'Qualified'))[1]).toBe(name)
+    // M: the "Move to…" menu; arrows/Tab to "Proposal", Enter.
+    await ownerPage.keyboard.press('m')
+    const dialog = ownerPage.locator('#move-dialog')
+    await dialog.waitFor()
+    await shot(ownerPage, 'desktop-move-menu')
+    await dialog.locator('button[data-stage-id]', { hasText: 'Proposal' }).focus()
+    const saved3 = ownerPage.waitForResponse((r) => r.url().includes('/move'))
+    await ownerPage.keyboard.press('Enter')
+    await saved3
+    expect(await namesIn(ownerPage, 'Proposal')).toEqual([name])
+    expect(await focusedName()).toBe(name)
+    await ownerPage.reload()
+    await settled(ownerPage)
+    expect(await namesIn(ownerPage, 'Proposal')).toEqual([name])
+  })
+
+  test('dropping into "Lost" asks for the reason; cancelling puts the card back', async () => {
+    await openBoard(ownerPage)
+    const lostList = column(ownerPage, 'Lost').locator('[data-cards]')
+    await drag(ownerPage, card(ownerPage, 'Juliana Martins'), lostList)
+    const dialog = ownerPage.locator('#lost-dialog')
+    await dialog.waitFor()
+    await ownerPage.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+    await column(ownerPage, 'New').locator('.lead-card[data-name="Juliana Martins"]').waitFor()
+    expect(await column(ownerPage, 'Lost').locator('.lead-card').count()).toBe(0)
+    await drag(ownerPage, card(ownerPage, 'Juliana Martins'), lostList)
+    await dialog.waitFor()
+    await dialog.getByLabel('No budget').check()
+    await dialog.locator('#lost-detail').fill('back in March')
+    await shot(ownerPage, 'desktop-lost-dialog')
+    const saved = ownerPage.waitForResponse((r) => r.url().includes('/move'))
+    await dialog.getByRole('button', { name: 'Mark as lost' }).click()
+    expect((await saved).status()).toBe(200)
+    await column(ownerPage, 'Lost').locator('.lead-card.is-lost[data-name="Juliana Martins"]').waitFor()
+    await card(ownerPage, 'Juliana Martins').locator('[data-card-link]').click()
+    const drawer = ownerPage.locator('[data-drawer]')
+    await drawer.waitFor()
+    expect(await drawer.locator('.status-lost').textContent()).toContain('No budget — back in March')
+    expect(new URL(ownerPage.url()).pathname).toStartWith('/pipeline/leads/')
+    await shot(ownerPage, 'desktop-drawer')
+    await ownerPage.keyboard.press('Escape')
+    await drawer.waitFor({ state: 'detached' })
+    expect(new URL(ownerPage.url()).pathname).toBe(`/pipeline/${pipelineId}`)
+  })
+
+  test('filters live in the URL: the board narrows, the back button restores it', async () => {
+    await openBoard(ownerPage)
+    await ownerPage.locator('.search-box input').fill('Maria')
+    await ownerPage.waitForURL(/q=Maria/)
+    await ownerPage.waitForFunction(() => document.querySelectorAll('.lead-card').length === 1)
+    expect(await ownerPage.locator('[data-board]').getAttribute('data-query')).toBe('q=Maria')
+    await ownerPage.getByTestId('filters-toggle').click()
+    await ownerPage.locator('#filter-panel').waitFor()
+    await shot(ownerPage, 'desktop-filtered')
+    await ownerPage.goBack()
+    await ownerPage.waitForURL((u) => !u.search.includes('q='))
+    await settled(ownerPage)
+    await ownerPage.waitForFunction(() => document.querySelectorAll('.lead-card').length > 1)
+  })
+
+  test('a user of another organization gets 404 for the card URL and no live events', async () => {
+    const other = await newPage()
+    await signUp(other, { name: 'Eva Outra', email: uniqueEmail('eva'), org: 'Outra Org' })
+    const res = await other.goto(firstLeadUrl)
+    expect(res!.status()).toBe(404)
+    expect(await other.content()).not.toContain('Maria Silva')
+    await openBoard(other)
+    const seen: string[] = []
+    other.on('websocket', (ws) => ws.on('framereceived', (f) => seen.push(String(f.payload))))
+    await other.reload()
+    await settled(other)
+    await other.waitForSelector('[data-live-badge][data-state="on"]')
+    // The owner moves a card; the other organization's board hears nothing about it.
+    await openBoard(ownerPage)
+    const saved = ownerPage.waitForResponse((r) => r.url().includes('/move'))
+    await drag(
+      ownerPage,
+      card(ownerPage, 'Camila Ribeiro'),
+      column(ownerPage, 'Negotiation').locator('[data-cards]'),
+    )
+    await saved
+    await matePage.locator('.col[data-name="Negotiation"] .lead-card[data-name="Camila Ribeiro"]').waitFor()
+    await other.waitForTimeout(500)
+    expect(seen.filter((f) => f.includes('"t":"event"'))).toEqual([])
+  })
+
+  test(`move-to-visible latency on a second connected browser (p50/p95 over ${MOVES} moves)`, async () => {
+    await openBoard(ownerPage)
+    await openBoard(matePage)
+    const id = (await card(ownerPage, 'Paulo Souza').getAttribute('data-id'))!
+    await card(ownerPage, 'Paulo Souza').locator('[data-card-link]').focus()
+    const times: number[] = []
+    for (let i = 0; i < MOVES; i++) {
+      // Shift+ArrowRight to "Qualified", Shift+ArrowLeft back to "New": the board's real move path.
+      const [key, to] = i % 2 ? ['Shift+ArrowLeft', 'New'] : ['Shift+ArrowRight', 'Qualified']
+      const saved = ownerPage.waitForResponse((r) => r.url().includes('/move'))
+      const started = performance.now()
+      await ownerPage.keyboard.press(key)
+      await matePage.waitForSelector(`.col[data-name="${to}"] #card-${id}`, { timeout: 5_000 })
+      times.push(Math.round(performance.now() - started))
+      expect((await saved).status()).toBe(200)
+    }
+    const sorted = [...times].sort((a, b) => a - b)
+    const p50 = sorted[Math.floor(sorted.length * 0.5)]!
+    const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!
+    console.log(
+      `move-to-visible on a second browser (${serverDbKind}): p50 ${p50} ms, p95 ${p95} ms [${times.join(', ')}]`,
+    )
+    expect(p95).toBeLessThan(2_000)
+    await openBoard(ownerPage)
+    await shot(ownerPage, 'desktop-board-in-use')
+  })
+
+  test('on a phone the board scrolls sideways and a card moves with the tap menu', async () => {
+    const phone = await newPage(phoneOpts)
+    await phone.context().addCookies(await ownerPage.context().cookies())
+    await openBoard(phone)
+    const o = await phone.evaluate(() => ({
+      page: document.documentElement.scrollWidth <= document.documentElement.clientWidth,
+      board: (() => {
+        const b = document.querySelector('[data-board]') as HTMLElement
+        return b.scrollWidth > b.clientWidth
+      })(),
+    }))
+    expect(o).toEqual({ page: true, board: true })
+    await shot(phone, 'phone-board')
+    const name = (await namesIn(phone, 'New'))[0]!
+    await card(phone, name).locator('[data-move-menu]').tap()
+    const dialog = phone.locator('#move-dialog')
+    await dialog.waitFor()
+    await shot(phone, 'phone-move-menu')
+    const saved = phone.waitForResponse((r) => r.url().includes('/move'))
+    await dialog.locator('button[data-stage-id]', { hasText: 'Qualified' }).tap()
+    expect((await saved).status()).toBe(200)
+    expect(await namesIn(phone, 'Qualified')).toContain(name)
+    await card(phone, name).locator('[data-card-link]').tap()
+    await phone.locator('[data-drawer]').waitFor()
+    await shot(phone, 'phone-drawer')
+  })
+
+  test('stage admin: add a stage, reorder by drag, delete one with leads choosing where they go', async () => {
+    await ownerPage.goto(`${base}/pipeline/${pipelineId}/settings`)
+    await settled(ownerPage)
+    await ownerPage.locator('.add-stage #f-name').fill('Site visit')
+    await ownerPage.getByTestId('add-stage').click()
+    await ownerPage.waitForSelector('.stage-row input[value="Site visit"]')
+    const rowNames = () =>
+      ownerPage
+        .locator('.stage-row .stage-name')
+        .evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value))
+    expect(await rowNames()).toEqual([
+      'New',
+      'Qualified',
+      'Proposal',
+      'Negotiation',
+      'Site visit',
+      'Won',
+      'Lost',
+    ])
+    // Drag "Site visit" above "Proposal" by its handle.
+    const rows = ownerPage.locator('.stage-row')
+    const saved = ownerPage.waitForResponse((r) => r.url().endsWith('/stages/order'))
+    await drag(ownerPage, rows.nth(4).locator('.drag-handle'), rows.nth(2), 'top')
+    expect((await saved).status()).toBe(200)
+    await ownerPage.reload()
+    await settled(ownerPage)
+    expect(await rowNames()).toEqual([
+      'New',
+      'Qualified',
+      'Site visit',
+      'Proposal',
+      'Negotiation',
+      'Won',
+      'Lost',
+    ])
+    await shot(ownerPage, 'desktop-settings', true)
+    // Delete "Negotiation" (Camila Ribeiro was dragged there): its leads go to "Qualified".
+    await ownerPage
+      .locator('.stage-row', { has: ownerPage.locator('input[value="Negotiation"]') })
+      .locator('a.danger')
+      .click()
+    await ownerPage.waitForURL(/\/delete$/)
+    await settled(ownerPage)
+    expect(await ownerPage.locator('main').textContent()).toContain('One lead is in this stage')
+    await ownerPage.locator('#f-target').selectOption({ label: 'Qualified' })
+    await shot(ownerPage, 'desktop-delete-stage')
+    await ownerPage.getByTestId('confirm-delete-stage').click()
+    await ownerPage.waitForURL(`${base}/pipeline/${pipelineId}/settings`)
+    await openBoard(ownerPage)
+    expect(await ownerPage.locator('.col h2').allTextContents()).toEqual([
+      'New',
+      'Qualified',
+      'Site visit',
+      'Proposal',
+      'Won',
+      'Lost',
+    ])
+    expect(await namesIn(ownerPage, 'Qualified')).toContain('Camila Ribeiro')
+    // The teammate's open board re-rendered with the new stages (pipeline.updated).
+    await matePage.waitForFunction(() => !document.querySelector('.col[data-name="Negotiation"]'))
+  })
+})

@@ -1,0 +1,1030 @@
+/**
+ * The pipeline board: a page and its fragments (pure functions of props). Every interaction works as
+ * a plain link or form; public/pipeline.js adds drag-and-drop (SortableJS), keyboard moves, dialogs
+ * and live updates on top.
+ */
+
+import type { PropsWithChildren } from '@kitajs/html'
+import type {
+  Card,
+  Column,
+  MemberRef,
+  PipelineRef,
+  ReasonRef,
+  ViewRef,
+} from '../../src/modules/pipeline/pipeline.repository'
+import type { BoardFilters } from '../../src/modules/pipeline/pipeline.schemas'
+import type { Board } from '../../src/modules/pipeline/pipeline.usecases'
+import { assetUrl } from '../../src/platform/http/assets'
+import { AppShell } from '../layouts/app-shell'
+import { initials, type Ui } from '../ui'
+import { agoShort, avatarColor, money, moneyShort, scoreClass } from './format'
+import { IconSprite, PIcon, UseIcon } from './icons'
+
+export const boardUrl = (pipelineId: string, query = '') =>
+  `/pipeline/${pipelineId}${query ? `?${query}` : ''}`
+export const leadUrl = (leadId: string) => `/pipeline/leads/${leadId}`
+const withQuery = (path: string, query: string) =>
+  query ? `${path}${path.includes('?') ? '&' : '?'}${query}` : path
+
+export interface BoardPageProps {
+  ui: Ui
+  board: Board
+  filters: BoardFilters
+  /** The canonical filter query string (no '?'). */
+  query: string
+  canAdmin: boolean
+}
+
+/** Strings the browser needs for announcements and dialogs. */
+function clientStrings(ui: Ui) {
+  const { t } = ui
+  return JSON.stringify({
+    moved: t('pipeline.announce.moved'),
+    movedRemote: t('pipeline.announce.moved_remote'),
+    conflict: t('pipeline.announce.conflict'),
+    failed: t('pipeline.announce.failed'),
+    cancelled: t('pipeline.announce.cancelled'),
+    created: t('pipeline.announce.created'),
+    someone: t('pipeline.act.someone'),
+    wonTitle: t('pipeline.won_title'),
+    lostTitle: t('pipeline.lost_title'),
+    moveTitle: t('pipeline.move_title'),
+    live: t('pipeline.live'),
+    offline: t('pipeline.offline'),
+  })
+}
+
+export function BoardPage(p: PropsWithChildren<BoardPageProps>) {
+  const { ui, board } = p
+  const { t } = ui
+  return (
+    <AppShell ui={ui} title={`${board.pipeline.name} · ${t('pipeline.title')}`}>
+      <link rel="stylesheet" href={assetUrl('pipeline.css')} />
+      <IconSprite />
+      <div
+        class="board-page"
+        id="board-page"
+        data-board-page
+        data-pipeline-id={board.pipeline.id}
+        data-user-id={ui.user?.id}
+        data-locale={ui.locale}
+        data-currency={board.pipeline.currency}
+        data-strings={clientStrings(ui)}
+        data-members={JSON.stringify(Object.fromEntries(board.ctx.members.map((m) => [m.id, m.name])))}
+        data-summary={t('pipeline.open_value')}
+      >
+        <BoardHeader {...p} />
+        <div id="board-region" class="board-region">
+          <BoardRegion {...p} />
+        </div>
+        <div id="drawer-root" class="drawer-root">
+          {p.children}
+        </div>
+        <div id="board-live" class="sr-only" aria-live="assertive" aria-atomic="true"></div>
+        <div id="board-live-polite" class="sr-only" aria-live="polite" aria-atomic="true"></div>
+        <p id="card-help" class="sr-only" safe>
+          {t('pipeline.card_help')}
+        </p>
+        <MoveDialog ui={ui} columns={board.columns} />
+        <WonDialog ui={ui} currency={board.pipeline.currency} />
+        <LostDialog ui={ui} reasons={board.ctx.reasons} />
+      </div>
+      <script src={assetUrl('pipeline.js')} data-sortable={assetUrl('sortable.min.js')} defer></script>
+    </AppShell>
+  )
+}
+
+function BoardHeader(p: BoardPageProps) {
+  const { ui, board, filters, query } = p
+  const { t } = ui
+  const pipeline = board.pipeline
+  const active = Object.keys(filters).filter((k) => k !== 'q').length
+  return (
+    <div class="board-head">
+      <div class="board-title">
+        <PipelineSwitcher ui={ui} pipelines={board.ctx.pipelines} current={pipeline} />
+        <LiveBadge ui={ui} />
+      </div>
+      <div class="board-tools">
+        <form
+          id="filter-form"
+          class="filter-form"
+          method="get"
+          action={boardUrl(pipeline.id)}
+          hx-get={boardUrl(pipeline.id)}
+          hx-target="#board-region"
+          hx-trigger="submit, change, input delay:350ms"
+          hx-sync="this:replace"
+          data-filter-form
+          x-data={`{ filtersOpen: ${active > 0 ? 'true' : 'false'} }`}
+        >
+          <label class="search-box">
+            <PIcon name="search" />
+            <span class="sr-only" safe>
+              {t('pipeline.filter.search')}
+            </span>
+            <input
+              type="search"
+              name="q"
+              value={filters.q ?? ''}
+              placeholder={t('pipeline.filter.search_placeholder')}
+              autocomplete="off"
+              maxlength={100}
+            />
+          </label>
+          <button
+            type="button"
+            class={`btn btn-sm${active ? ' btn-active' : ''}`}
+            x-on:click="filtersOpen = !filtersOpen"
+            x-bind:aria-expanded="filtersOpen.toString()"
+            aria-controls="filter-panel"
+            data-testid="filters-toggle"
+          >
+            <PIcon name="sliders" />
+            <span safe>{t('pipeline.filters')}</span>
+            {active ? <span class="count-pill">{active}</span> : ''}
+          </button>
+          <FilterPanel ui={ui} members={board.ctx.members} filters={filters} />
+        </form>
+        <ViewsMenu
+          ui={ui}
+          views={board.ctx.views.filter((v) => v.pipelineId === pipeline.id)}
+          pipeline={pipeline}
+          query={query}
+        />
+        {p.canAdmin ? (
+          <a
+            class="btn btn-sm"
+            href={`/pipeline/${pipeline.id}/settings`}
+            title={t('pipeline.settings_title')}
+            data-testid="pipeline-settings"
+          >
+            <PIcon name="settings" />
+            <span class="hide-md" safe>
+              {t('pipeline.settings')}
+            </span>
+          </a>
+        ) : (
+          ''
+        )}
+        <a
+          class="btn btn-primary btn-sm"
+          href={`/pipeline/leads/new?pipeline=${pipeline.id}`}
+          hx-get={`/pipeline/leads/new?pipeline=${pipeline.id}`}
+          hx-target="#drawer-root"
+          hx-push-url="false"
+          data-testid="new-lead"
+        >
+          <PIcon name="plus" />
+          <span safe>{t('pipeline.new_lead')}</span>
+        </a>
+      </div>
+    </div>
+  )
+}
+
+function LiveBadge({ ui }: { ui: Ui }) {
+  return (
+    <span class="live-badge" data-live-badge data-state="off" title={ui.t('pipeline.offline')}>
+      <span class="live-dot" aria-hidden="true"></span>
+      <span class="live-text" safe>
+        {ui.t('pipeline.live')}
+      </span>
+    </span>
+  )
+}
+
+function PipelineSwitcher({
+  ui,
+  pipelines,
+  current,
+}: {
+  ui: Ui
+  pipelines: PipelineRef[]
+  current: PipelineRef
+}) {
+  const { t } = ui
+  return (
+    <div
+      class="dropdown"
+      x-data="{ open: false }"
+      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
+    >
+      <button
+        type="button"
+        class="pipeline-switch"
+        x-ref="btn"
+        x-on:click="open = !open"
+        x-bind:aria-expanded="open.toString()"
+        aria-haspopup="true"
+        aria-label={t('pipeline.switch')}
+      >
+        <h1 safe>{current.name}</h1>
+        <PIcon name="chevronDown" />
+      </button>
+      <div class="dropdown-menu" x-show="open" x-cloak {...{ 'x-on:click.outside': 'open = false' }}>
+        <div class="menu-label" safe>
+          {t('pipeline.switch')}
+        </div>
+        {pipelines.map((pl) => (
+          <a href={boardUrl(pl.id)} aria-current={pl.id === current.id ? 'true' : undefined}>
+            <span safe>{pl.name}</span>
+            {pl.id === current.id ? (
+              <span class="check-mark">
+                <PIcon name="check" />
+              </span>
+            ) : (
+              ''
+            )}
+          </a>
+        ))}
+      </div>
+    </div>
+  )
+}
+
+function ViewsMenu({
+  ui,
+  views,
+  pipeline,
+  query,
+}: {
+  ui: Ui
+  views: ViewRef[]
+  pipeline: PipelineRef
+  query: string
+}) {
+  const { t } = ui
+  return (
+    <div
+      class="dropdown"
+      x-data="{ open: false }"
+      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
+    >
+      <button
+        type="button"
+        class="btn btn-sm"
+        x-ref="btn"
+        x-on:click="open = !open"
+        x-bind:aria-expanded="open.toString()"
+        aria-haspopup="true"
+        data-testid="views-toggle"
+      >
+        <PIcon name="bookmark" />
+        <span class="hide-md" safe>
+          {t('pipeline.views')}
+        </span>
+      </button>
+      <div
+        class="dropdown-menu right views-menu"
+        x-show="open"
+        x-cloak
+        {...{ 'x-on:click.outside': 'open = false' }}
+      >
+        <a href={boardUrl(pipeline.id)} aria-current={query ? undefined : 'true'}>
+          <span safe>{t('pipeline.view_all')}</span>
+        </a>
+        <div class="menu-label" safe>
+          {t('pipeline.views_mine')}
+        </div>
+        {views.length ? (
+          views.map((v) => (
+            <div class="view-row">
+              <a href={boardUrl(pipeline.id, v.query)} aria-current={v.query === query ? 'true' : undefined}>
+                <span safe>{v.name}</span>
+              </a>
+              <form method="post" action={`/pipeline/views/${v.id}/delete`}>
+                <button
+                  type="submit"
+                  class="icon-btn"
+                  aria-label={t('pipeline.view_delete', { name: v.name })}
+                >
+                  <PIcon name="x" />
+                </button>
+              </form>
+            </div>
+          ))
+        ) : (
+          <p class="menu-empty" safe>
+            {t('pipeline.views_none')}
+          </p>
+        )}
+        <hr />
+        <form class="view-save" method="post" action="/pipeline/views" data-save-view>
+          <input type="hidden" name="pipelineId" value={pipeline.id} />
+          <input type="hidden" name="query" value={query} />
+          <label for="view-name" class="sr-only" safe>
+            {t('pipeline.view_name')}
+          </label>
+          <input
+            class="input input-sm"
+            id="view-name"
+            name="viewName"
+            placeholder={t('pipeline.view_name')}
+            maxlength={60}
+            required
+          />
+          <button type="submit" class="btn btn-sm" safe>
+            {t('pipeline.view_save')}
+          </button>
+        </form>
+      </div>
+    </div>
+  )
+}
+
+function FilterPanel({ ui, members, filters }: { ui: Ui; members: MemberRef[]; filters: BoardFilters }) {
+  const { t } = ui
+  const owner = filters.owner ?? ''
+  return (
+    <div
+      class="filter-panel"
+      id="filter-panel"
+      x-show="filtersOpen"
+      x-cloak={Object.keys(filters).filter((k) => k !== 'q').length ? undefined : true}
+    >
+      <div class="filter-field">
+        <label for="flt-owner" safe>
+          {t('pipeline.filter.owner')}
+        </label>
+        <select class="input input-sm" id="flt-owner" name="owner">
+          <option value="" selected={!owner} safe>
+            {t('pipeline.filter.owner_any')}
+          </option>
+          <option value="mine" selected={owner === 'mine'} safe>
+            {t('pipeline.filter.owner_mine')}
+          </option>
+          <option value="none" selected={owner === 'none'} safe>
+            {t('pipeline.filter.owner_none')}
+          </option>
+          {members.map((m) => (
+            <option value={m.id} selected={owner === m.id} safe>
+              {m.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div
+        class="filter-field"
+        hx-get="/pipeline/suggestions"
+        hx-trigger="focusin once"
+        hx-target="#filter-suggestions"
+        hx-swap="innerHTML"
+      >
+        <label for="flt-source" safe>
+          {t('pipeline.filter.source')}
+        </label>
+        <input
+          class="input input-sm"
+          id="flt-source"
+          name="source"
+          value={filters.source ?? ''}
+          list="dl-sources"
+          maxlength={60}
+          autocomplete="off"
+        />
+      </div>
+      <div
+        class="filter-field"
+        hx-get="/pipeline/suggestions"
+        hx-trigger="focusin once"
+        hx-target="#filter-suggestions"
+        hx-swap="innerHTML"
+      >
+        <label for="flt-tag" safe>
+          {t('pipeline.filter.tag')}
+        </label>
+        <input
+          class="input input-sm"
+          id="flt-tag"
+          name="tag"
+          value={filters.tag ?? ''}
+          list="dl-tags"
+          maxlength={40}
+          autocomplete="off"
+        />
+      </div>
+      <div class="filter-field filter-range">
+        <label for="flt-smin" safe>
+          {t('pipeline.score')}
+        </label>
+        <div class="range-pair">
+          <input
+            class="input input-sm"
+            id="flt-smin"
+            name="score_min"
+            type="number"
+            min="-1000"
+            max="1000"
+            value={filters.scoreMin === undefined ? '' : String(filters.scoreMin)}
+            aria-label={t('pipeline.filter.score_min')}
+            placeholder="min"
+          />
+          <span aria-hidden="true">–</span>
+          <input
+            class="input input-sm"
+            name="score_max"
+            type="number"
+            min="-1000"
+            max="1000"
+            value={filters.scoreMax === undefined ? '' : String(filters.scoreMax)}
+            aria-label={t('pipeline.filter.score_max')}
+            placeholder="max"
+          />
+        </div>
+      </div>
+      <div class="filter-field">
+        <label for="flt-from" safe>
+          {t('pipeline.filter.from')}
+        </label>
+        <input
+          class="input input-sm"
+          id="flt-from"
+          name="from"
+          type="date"
+          value={filters.createdFrom ?? ''}
+        />
+      </div>
+      <div class="filter-field">
+        <label for="flt-to" safe>
+          {t('pipeline.filter.to')}
+        </label>
+        <input class="input input-sm" id="flt-to" name="to" type="date" value={filters.createdTo ?? ''} />
+      </div>
+      <noscript>
+        <button type="submit" class="btn btn-sm" safe>
+          {t('pipeline.filter.apply')}
+        </button>
+      </noscript>
+      <div id="filter-suggestions"></div>
+    </div>
+  )
+}
+
+export function FilterSuggestions({ sources, tags }: { sources: string[]; tags: string[] }) {
+  return (
+    <>
+      <datalist id="dl-sources">
+        {sources.map((s) => (
+          <option value={s}></option>
+        ))}
+      </datalist>
+      <datalist id="dl-tags">
+        {tags.map((s) => (
+          <option value={s}></option>
+        ))}
+      </datalist>
+    </>
+  )
+}
+
+/** The part of the page a filter change replaces: active filter chips and the board. */
+export function BoardRegion(p: BoardPageProps) {
+  const { ui, board, filters, query } = p
+  const { t } = ui
+  const pipeline = board.pipeline
+  const open = board.columns.filter((c) => c.kind === 'open')
+  const openCount = open.reduce((n, c) => n + c.count, 0)
+  const openValue = open.reduce((n, c) => n + c.totalCents, 0)
+  const weighted = open.reduce((n, c) => n + (c.totalCents * c.probability) / 100, 0)
+  const members = new Map(board.ctx.members.map((m) => [m.id, m]))
+  return (
+    <>
+      <div class="board-sub">
+        <span class="board-summary" data-testid="board-summary">
+          <strong safe>
+            {t('pipeline.open_value', {
+              count: openCount,
+              value: moneyShort(openValue, pipeline.currency, ui.locale),
+            })}
+          </strong>
+          <span class="subtle" safe>
+            {t('pipeline.weighted', {
+              value: moneyShort(Math.round(weighted), pipeline.currency, ui.locale),
+            })}
+          </span>
+        </span>
+        <FilterChips ui={ui} filters={filters} pipelineId={pipeline.id} members={members} />
+      </div>
+      <section
+        class="board"
+        data-board
+        data-version={String(board.ctx.version)}
+        data-query={query}
+        aria-label={t('pipeline.board_label', { pipeline: pipeline.name })}
+        tabindex="-1"
+      >
+        {board.columns.map((c) => (
+          <BoardColumn
+            ui={ui}
+            column={c}
+            pipeline={pipeline}
+            query={query}
+            members={members}
+            filtered={query !== ''}
+          />
+        ))}
+      </section>
+    </>
+  )
+}
+
+function FilterChips({
+  ui,
+  filters,
+  pipelineId,
+  members,
+}: {
+  ui: Ui
+  filters: BoardFilters
+  pipelineId: string
+  members: Map<string, MemberRef>
+}) {
+  const { t } = ui
+  const chips: { label: string; without: BoardFilters }[] = []
+  const drop = (k: keyof BoardFilters): BoardFilters => {
+    const f = { ...filters }
+    delete f[k]
+    return f
+  }
+  if (filters.owner)
+    chips.push({
+      label: `${t('pipeline.filter.owner')}: ${
+        filters.owner === 'mine'
+          ? t('pipeline.filter.owner_mine')
+          : filters.owner === 'none'
+            ? t('pipeline.filter.owner_none')
+            : (members.get(filters.owner)?.name ?? '?')
+      }`,
+      without: drop('owner'),
+    })
+  if (filters.source)
+    chips.push({ label: `${t('pipeline.filter.source')}: ${filters.source}`, without: drop('source') })
+  if (filters.tag) chips.push({ label: `${t('pipeline.filter.tag')}: ${filters.tag}`, without: drop('tag') })
+  if (filters.scoreMin !== undefined || filters.scoreMax !== undefined) {
+    const f = { ...filters }
+    delete f.scoreMin
+    delete f.scoreMax
+    chips.push({
+      label: `${t('pipeline.score')}: ${filters.scoreMin ?? '…'}–${filters.scoreMax ?? '…'}`,
+      without: f,
+    })
+  }
+  if (filters.createdFrom)
+    chips.push({ label: `${t('pipeline.filter.from')} ${filters.createdFrom}`, without: drop('createdFrom') })
+  if (filters.createdTo)
+    chips.push({ label: `${t('pipeline.filter.to')} ${filters.createdTo}`, without: drop('createdTo') })
+  if (filters.q) chips.push({ label: `“${filters.q}”`, without: drop('q') })
+  if (!chips.length) return ''
+  return (
+    <div class="chips" data-testid="filter-chips">
+      {chips.map((c) => (
+        <a class="chip" href={boardUrl(pipelineId, queryOf(c.without))}>
+          <span safe>{c.label}</span>
+          <PIcon name="x" />
+        </a>
+      ))}
+      <a class="chip chip-clear" href={boardUrl(pipelineId)} safe>
+        {t('pipeline.filter.clear')}
+      </a>
+    </div>
+  )
+}
+
+function queryOf(f: BoardFilters): string {
+  const p = new URLSearchParams()
+  if (f.owner) p.set('owner', f.owner)
+  if (f.source) p.set('source', f.source)
+  if (f.tag) p.set('tag', f.tag)
+  if (f.scoreMin !== undefined) p.set('score_min', String(f.scoreMin))
+  if (f.scoreMax !== undefined) p.set('score_max', String(f.scoreMax))
+  if (f.createdFrom) p.set('from', f.createdFrom)
+  if (f.createdTo) p.set('to', f.createdTo)
+  if (f.q) p.set('q', f.q)
+  return p.toString()
+}
+
+export function BoardColumn({
+  ui,
+  column,
+  pipeline,
+  query,
+  members,
+  filtered,
+}: {
+  ui: Ui
+  column: Column
+  pipeline: PipelineRef
+  query: string
+  members: Map<string, MemberRef>
+  filtered: boolean
+}) {
+  const { t } = ui
+  const c = column
+  const titleId = `col-title-${c.id}`
+  return (
+    <section
+      class={`col col-${c.kind}`}
+      data-stage-id={c.id}
+      data-kind={c.kind}
+      data-name={c.name}
+      data-count={String(c.count)}
+      data-total={String(c.totalCents)}
+      style={`--stage:${c.color}`}
+      aria-labelledby={titleId}
+    >
+      <header class="col-head">
+        <div class="col-title">
+          <h2 id={titleId} safe>
+            {c.name}
+          </h2>
+          <span class="col-count" data-col-count>
+            {c.count}
+          </span>
+        </div>
+        <div class="col-meta">
+          <span class="col-total" data-col-total safe>
+            {moneyShort(c.totalCents, pipeline.currency, ui.locale)}
+          </span>
+          {c.kind === 'open' ? (
+            <span class="col-prob" safe>
+              {`${c.probability}%`}
+            </span>
+          ) : (
+            <span class={`col-kind col-kind-${c.kind}`}>
+              <PIcon name={c.kind === 'won' ? 'trophy' : 'circleX'} />
+            </span>
+          )}
+        </div>
+      </header>
+      <div class="col-cards" data-cards data-stage-id={c.id}>
+        {c.cards.map((card) => (
+          <LeadCard ui={ui} card={card} currency={pipeline.currency} stageName={c.name} members={members} />
+        ))}
+        {c.more ? (
+          <ColumnMore
+            ui={ui}
+            pipelineId={pipeline.id}
+            stageId={c.id}
+            last={c.cards[c.cards.length - 1]!}
+            query={query}
+          />
+        ) : (
+          ''
+        )}
+        <div class="col-empty" aria-hidden="true" safe>
+          {filtered ? t('pipeline.empty_column_filtered') : t('pipeline.empty_column')}
+        </div>
+      </div>
+      {c.kind === 'open' ? (
+        <a
+          class="col-add"
+          href={`/pipeline/leads/new?pipeline=${pipeline.id}&stage=${c.id}`}
+          hx-get={`/pipeline/leads/new?pipeline=${pipeline.id}&stage=${c.id}`}
+          hx-target="#drawer-root"
+          hx-push-url="false"
+          aria-label={t('pipeline.add_lead_to', { stage: c.name })}
+        >
+          <PIcon name="plus" />
+          <span safe>{t('pipeline.new_lead')}</span>
+        </a>
+      ) : (
+        ''
+      )}
+    </section>
+  )
+}
+
+function ColumnMore({
+  ui,
+  pipelineId,
+  stageId,
+  last,
+  query,
+}: {
+  ui: Ui
+  pipelineId: string
+  stageId: string
+  last: Card
+  query: string
+}) {
+  const url = withQuery(
+    `/pipeline/${pipelineId}/stages/${stageId}/cards?after=${last.position}_${last.id}`,
+    query,
+  )
+  // `intersect`, not `revealed`: the cards scroll inside their column, and htmx's `revealed` only
+  // watches the window's scroll; an IntersectionObserver sees through scrolling ancestors.
+  return (
+    <div class="col-more" data-more hx-get={url} hx-trigger="intersect once" hx-swap="outerHTML">
+      <button
+        type="button"
+        class="btn btn-ghost btn-sm"
+        hx-get={url}
+        hx-target="closest .col-more"
+        hx-swap="outerHTML"
+      >
+        <span safe>{ui.t('pipeline.load_more')}</span>
+      </button>
+    </div>
+  )
+}
+
+/** A page of cards for one column (the "load more" response). */
+export function CardsPage(p: {
+  ui: Ui
+  cards: Card[]
+  more: boolean
+  pipelineId: string
+  stageId: string
+  stageName: string
+  currency: string
+  query: string
+  members: MemberRef[]
+}) {
+  const members = new Map(p.members.map((m) => [m.id, m]))
+  return (
+    <>
+      {p.cards.map((card) => (
+        <LeadCard ui={p.ui} card={card} currency={p.currency} stageName={p.stageName} members={members} />
+      ))}
+      {p.more ? (
+        <ColumnMore
+          ui={p.ui}
+          pipelineId={p.pipelineId}
+          stageId={p.stageId}
+          last={p.cards[p.cards.length - 1]!}
+          query={p.query}
+        />
+      ) : (
+        ''
+      )}
+    </>
+  )
+}
+
+export function LeadCard({
+  ui,
+  card,
+  currency,
+  stageName,
+  members,
+}: {
+  ui: Ui
+  card: Card
+  currency: string
+  stageName: string
+  members: Map<string, MemberRef>
+}) {
+  const { t } = ui
+  const owner = card.ownerId ? members.get(card.ownerId) : undefined
+  const value = money(card.valueCents, card.currency || currency, ui.locale)
+  const tags = card.tags.slice(0, 3)
+  const url = leadUrl(card.id)
+  return (
+    <article
+      class={`lead-card${card.wonAt ? ' is-won' : ''}${card.lostAt ? ' is-lost' : ''}`}
+      id={`card-${card.id}`}
+      data-card
+      data-id={card.id}
+      data-version={String(card.version)}
+      data-position={String(card.position)}
+      data-value={String(card.valueCents)}
+      data-name={card.fullName}
+    >
+      <a
+        class="card-link"
+        href={url}
+        hx-get={url}
+        hx-target="#drawer-root"
+        hx-push-url="true"
+        aria-label={t('pipeline.card_label', {
+          name: card.fullName,
+          company: card.company ?? '—',
+          value,
+          stage: stageName,
+        })}
+        aria-describedby="card-help"
+        data-card-link
+      >
+        <span class="card-name" safe>
+          {card.fullName}
+        </span>
+      </a>
+      <button
+        type="button"
+        class="card-menu"
+        tabindex="-1"
+        data-move-menu
+        aria-label={t('pipeline.card_menu', { name: card.fullName })}
+      >
+        <UseIcon name="ellipsis" />
+      </button>
+      {card.company ? (
+        <div class="card-company" safe>
+          {card.company}
+        </div>
+      ) : (
+        ''
+      )}
+      <div class="card-row">
+        <span class="card-value" safe>
+          {value}
+        </span>
+        {tags.length ? (
+          <span class="card-tags">
+            {tags.map((tag) => (
+              <span class="tag" safe>
+                {tag}
+              </span>
+            ))}
+            {card.tags.length > 3 ? <span class="tag tag-more">+{card.tags.length - 3}</span> : ''}
+          </span>
+        ) : (
+          ''
+        )}
+      </div>
+      <div class="card-foot">
+        {owner ? (
+          <span
+            class="avatar avatar-xs"
+            style={`--av:${avatarColor(owner.id)}`}
+            title={t('pipeline.owner_of', { name: owner.name })}
+            safe
+          >
+            {initials(owner.name)}
+          </span>
+        ) : (
+          <span class="avatar avatar-xs avatar-none" title={t('pipeline.unassigned')}>
+            <UseIcon name="userPlus" />
+          </span>
+        )}
+        <span class="channels">
+          {card.hasPhone ? (
+            <span class="channel" title={t('pipeline.has_phone')}>
+              <UseIcon name="phone" />
+            </span>
+          ) : (
+            ''
+          )}
+          {card.hasEmail ? (
+            <span class="channel" title={t('pipeline.has_email')}>
+              <UseIcon name="mail" />
+            </span>
+          ) : (
+            ''
+          )}
+        </span>
+        <span class="spacer"></span>
+        {card.score ? (
+          <span
+            class={`score score-${scoreClass(card.score)}`}
+            title={t('pipeline.score_value', { score: card.score })}
+          >
+            {card.score >= 70 ? <UseIcon name="flame" /> : ''}
+            {card.score}
+          </span>
+        ) : (
+          ''
+        )}
+        <span
+          class="card-age"
+          title={t('pipeline.last_activity', { when: card.lastActivityAt.toISOString().slice(0, 10) })}
+        >
+          <UseIcon name="clock" />
+          <span safe>{agoShort(card.lastActivityAt)}</span>
+        </span>
+      </div>
+    </article>
+  )
+}
+
+// Dialogs (driven by pipeline.js; without JavaScript the drawer offers the same actions) ----------
+
+function MoveDialog({ ui, columns }: { ui: Ui; columns: Column[] }) {
+  const { t } = ui
+  return (
+    <dialog class="sheet" id="move-dialog" aria-labelledby="move-title">
+      <form method="dialog" class="sheet-body">
+        <div class="sheet-head">
+          <h2 id="move-title" data-title safe>
+            {t('pipeline.move_to')}
+          </h2>
+          <button type="submit" value="cancel" class="icon-btn" aria-label={t('pipeline.close')}>
+            <PIcon name="x" />
+          </button>
+        </div>
+        <fieldset class="move-list" aria-labelledby="move-title">
+          {columns.map((c) => (
+            <button
+              type="submit"
+              class="move-option"
+              value={c.id}
+              data-stage-id={c.id}
+              style={`--stage:${c.color}`}
+            >
+              <span class="dot" aria-hidden="true"></span>
+              <span safe>{c.name}</span>
+              <span class="move-current" safe>
+                {t('pipeline.current_stage')}
+              </span>
+            </button>
+          ))}
+        </fieldset>
+      </form>
+    </dialog>
+  )
+}
+
+function WonDialog({ ui, currency }: { ui: Ui; currency: string }) {
+  const { t } = ui
+  return (
+    <dialog class="sheet" id="won-dialog" aria-labelledby="won-title">
+      <form method="dialog" class="sheet-body">
+        <div class="sheet-head">
+          <span class="sheet-icon sheet-icon-won" aria-hidden="true">
+            <PIcon name="trophy" />
+          </span>
+          <h2 id="won-title" data-title safe>
+            {t('pipeline.won_submit')}
+          </h2>
+        </div>
+        <div class="field">
+          <label for="won-value" safe>
+            {t('pipeline.won_value')}
+          </label>
+          <input
+            class="input"
+            id="won-value"
+            name="value"
+            inputmode="decimal"
+            autocomplete="off"
+            maxlength={40}
+          />
+          <p class="hint" safe>
+            {t('pipeline.lead.value_hint', { currency })}
+          </p>
+        </div>
+        <div class="form-actions">
+          <button type="submit" class="btn" value="cancel" formnovalidate safe>
+            {t('action.cancel')}
+          </button>
+          <button type="submit" class="btn btn-primary btn-won" value="ok" safe>
+            {t('pipeline.won_submit')}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  )
+}
+
+function LostDialog({ ui, reasons }: { ui: Ui; reasons: ReasonRef[] }) {
+  const { t } = ui
+  return (
+    <dialog class="sheet" id="lost-dialog" aria-labelledby="lost-title">
+      <form method="dialog" class="sheet-body">
+        <div class="sheet-head">
+          <span class="sheet-icon sheet-icon-lost" aria-hidden="true">
+            <PIcon name="circleX" />
+          </span>
+          <h2 id="lost-title" data-title safe>
+            {t('pipeline.lost_submit')}
+          </h2>
+        </div>
+        <fieldset class="reasons">
+          <legend safe>{t('pipeline.lost_reason')}</legend>
+          {reasons.map((r) => (
+            <label class="reason">
+              <input type="radio" name="reason" value={r.label} />
+              <span safe>{r.label}</span>
+            </label>
+          ))}
+        </fieldset>
+        <div class="field">
+          <label for="lost-detail" safe>
+            {reasons.length ? t('pipeline.lost_detail') : t('pipeline.lost_reason')}
+          </label>
+          <input
+            class="input"
+            id="lost-detail"
+            name="detail"
+            maxlength={200}
+            autocomplete="off"
+            required={!reasons.length}
+          />
+        </div>
+        <p class="field-error" data-error hidden safe>
+          {t('pipeline.error.reason_required')}
+        </p>
+        <div class="form-actions">
+          <button type="submit" class="btn" value="cancel" formnovalidate safe>
+            {t('action.cancel')}
+          </button>
+          <button type="submit" class="btn btn-primary btn-lost" value="ok" safe>
+            {t('pipeline.lost_submit')}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  )
+}

@@ -1,0 +1,682 @@
+/**
+ * The lead drawer (its own URL: /pipeline/leads/:id) and the new-lead drawer. Forms post with htmx
+ * into #drawer-root; without JavaScript they are plain posts that redirect back to the lead's page.
+ */
+import type {
+  Activity,
+  LeadDetail,
+  MemberRef,
+  ReasonRef,
+} from '../../src/modules/pipeline/pipeline.repository'
+import type { Stage } from '../../src/modules/pipeline/pipeline.table'
+import type { MessageKey } from '../../src/shared/i18n'
+import { Field, FieldError, type FormState } from '../components/form'
+import { formatDate, initials, type Ui } from '../ui'
+import { boardUrl, leadUrl } from './board-page'
+import { ago, avatarColor, money, moneyInput, scoreClass } from './format'
+import { PIcon } from './icons'
+
+const drawerForm = (action: string) => ({
+  method: 'post',
+  action,
+  'hx-post': action,
+  'hx-target': '#drawer-root',
+  'hx-swap': 'innerHTML',
+})
+
+export interface LeadDrawerProps {
+  ui: Ui
+  lead: LeadDetail
+  activities: Activity[]
+  stages: Stage[]
+  members: MemberRef[]
+  reasons: ReasonRef[]
+  /** The edit form with errors (422), shown open. */
+  edit?: FormState
+  /** A form error outside the edit form: which section, which message. */
+  error?: { section: 'move' | 'won' | 'lost' | 'note' | 'assign'; key: MessageKey }
+  notice?: MessageKey
+  /** The board to return to (its filters). */
+  backQuery?: string
+}
+
+export function leadFormValues(lead: LeadDetail, ui: Ui): Record<string, string> {
+  return {
+    fullName: lead.fullName,
+    email: lead.email ?? '',
+    phone: lead.phone ?? '',
+    company: lead.company ?? '',
+    jobTitle: lead.jobTitle ?? '',
+    value: lead.valueCents ? moneyInput(lead.valueCents, ui.locale) : '',
+    source: lead.source ?? '',
+    ownerId: lead.ownerId ?? '',
+    tags: lead.tags.join(', '),
+    score: lead.score ? String(lead.score) : '',
+  }
+}
+
+export function LeadDrawer(p: LeadDrawerProps) {
+  const { ui, lead } = p
+  const { t } = ui
+  const tz = ui.org?.timezone
+  const closed = lead.stageKind !== 'open'
+  const owner = p.members.find((m) => m.id === lead.ownerId)
+  const value = money(lead.valueCents, lead.currency, ui.locale)
+  const base = leadUrl(lead.id)
+  return (
+    <aside
+      class="drawer"
+      id="lead-drawer"
+      role="dialog"
+      aria-modal="false"
+      aria-labelledby="drawer-title"
+      data-drawer
+      data-lead-id={lead.id}
+      data-version={String(lead.version)}
+      data-pipeline-id={lead.pipelineId}
+      data-back={boardUrl(lead.pipelineId, p.backQuery ?? '')}
+      tabindex="-1"
+    >
+      <header class="drawer-head" style={`--stage:${lead.stageColor}`}>
+        <div class="drawer-bar">
+          <span class="stage-pill" data-testid="drawer-stage">
+            <span class="dot" aria-hidden="true"></span>
+            <span safe>{lead.stageName}</span>
+          </span>
+          <span class="subtle drawer-pipeline" safe>
+            {lead.pipelineName}
+          </span>
+          <span class="spacer"></span>
+          <button
+            type="button"
+            class="icon-btn"
+            data-copy={base}
+            data-copy-absolute
+            data-copied={t('pipeline.lead.link_copied')}
+            aria-label={t('pipeline.lead.copy_link')}
+            title={t('pipeline.lead.copy_link')}
+          >
+            <PIcon name="link" />
+          </button>
+          <a
+            class="icon-btn"
+            href={boardUrl(lead.pipelineId, p.backQuery ?? '')}
+            data-drawer-close
+            aria-label={t('pipeline.close')}
+            title={t('pipeline.close')}
+          >
+            <PIcon name="x" />
+          </a>
+        </div>
+        <h2 id="drawer-title" safe>
+          {lead.fullName}
+        </h2>
+        {lead.company || lead.jobTitle ? (
+          <p class="muted" safe>
+            {[lead.jobTitle, lead.company].filter(Boolean).join(' · ')}
+          </p>
+        ) : (
+          ''
+        )}
+        <div class="kpis">
+          <div class="kpi">
+            <span class="kpi-label" safe>
+              {t('pipeline.lead.value')}
+            </span>
+            <span class="kpi-value" data-testid="drawer-value" safe>
+              {value}
+            </span>
+          </div>
+          <div class="kpi">
+            <span class="kpi-label" safe>
+              {t('pipeline.lead.owner')}
+            </span>
+            <span class="kpi-value person-inline">
+              {owner ? (
+                <>
+                  <span
+                    class="avatar avatar-xs"
+                    style={`--av:${avatarColor(owner.id)}`}
+                    aria-hidden="true"
+                    safe
+                  >
+                    {initials(owner.name)}
+                  </span>
+                  <span safe>{owner.name}</span>
+                </>
+              ) : (
+                <span class="subtle" safe>
+                  {t('pipeline.unassigned')}
+                </span>
+              )}
+            </span>
+          </div>
+          <div class="kpi">
+            <span class="kpi-label" safe>
+              {t('pipeline.lead.score')}
+            </span>
+            <span class={`kpi-value score-text-${scoreClass(lead.score)}`}>{lead.score}</span>
+          </div>
+        </div>
+        {lead.wonAt ? (
+          <div class="status-banner status-won" role="status">
+            <PIcon name="trophy" />
+            <span safe>
+              {t('pipeline.lead.won_at', { date: formatDate(lead.wonAt, ui.locale, tz, false) })}
+            </span>
+          </div>
+        ) : lead.lostAt ? (
+          <div class="status-banner status-lost" role="status">
+            <PIcon name="circleX" />
+            <span safe>
+              {`${t('pipeline.lead.lost_at', { date: formatDate(lead.lostAt, ui.locale, tz, false) })}${lead.lostReason ? ` — ${lead.lostReason}` : ''}`}
+            </span>
+          </div>
+        ) : (
+          ''
+        )}
+      </header>
+      <div class="drawer-body">
+        {p.notice ? (
+          <div class="alert alert-info" role="status" safe>
+            {t(p.notice)}
+          </div>
+        ) : (
+          ''
+        )}
+        <section class="drawer-section quick" aria-label={t('pipeline.lead.move')}>
+          <form class="inline-form" {...drawerForm(`${base}/move`)}>
+            <input type="hidden" name="version" value={String(lead.version)} />
+            <label for="drawer-stage" class="sr-only" safe>
+              {t('pipeline.lead.stage')}
+            </label>
+            <select class="input input-sm" id="drawer-stage" name="stageId">
+              {p.stages.map((s) => (
+                <option value={s.id} selected={s.id === lead.stageId} safe>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+            <button type="submit" class="btn btn-sm">
+              <PIcon name="move" />
+              <span safe>{t('pipeline.lead.move')}</span>
+            </button>
+          </form>
+          {closed ? (
+            <form {...drawerForm(`${base}/reopen`)}>
+              <input type="hidden" name="version" value={String(lead.version)} />
+              <button type="submit" class="btn btn-sm">
+                <PIcon name="rotate" />
+                <span safe>{t('pipeline.reopen')}</span>
+              </button>
+            </form>
+          ) : (
+            <div class="close-actions">
+              <details class="pop" open={p.error?.section === 'won'}>
+                <summary class="btn btn-sm btn-won-soft" data-testid="drawer-won">
+                  <PIcon name="trophy" />
+                  <span safe>{t('pipeline.mark_won')}</span>
+                </summary>
+                <form class="pop-body" {...drawerForm(`${base}/won`)}>
+                  <input type="hidden" name="version" value={String(lead.version)} />
+                  <label for="drawer-won-value" safe>
+                    {t('pipeline.won_value')}
+                  </label>
+                  <input
+                    class="input input-sm"
+                    id="drawer-won-value"
+                    name="value"
+                    inputmode="decimal"
+                    value={lead.valueCents ? moneyInput(lead.valueCents, ui.locale) : ''}
+                  />
+                  {p.error?.section === 'won' ? <FieldError id="won-err" text={t(p.error.key)} /> : ''}
+                  <button type="submit" class="btn btn-sm btn-primary btn-won" safe>
+                    {t('pipeline.won_submit')}
+                  </button>
+                </form>
+              </details>
+              <details class="pop" open={p.error?.section === 'lost'}>
+                <summary class="btn btn-sm btn-lost-soft" data-testid="drawer-lost">
+                  <PIcon name="circleX" />
+                  <span safe>{t('pipeline.mark_lost')}</span>
+                </summary>
+                <form class="pop-body" {...drawerForm(`${base}/lost`)}>
+                  <input type="hidden" name="version" value={String(lead.version)} />
+                  <label for="drawer-lost-reason" safe>
+                    {t('pipeline.lost_reason')}
+                  </label>
+                  <select class="input input-sm" id="drawer-lost-reason" name="reason">
+                    <option value="">—</option>
+                    {p.reasons.map((r) => (
+                      <option value={r.label} safe>
+                        {r.label}
+                      </option>
+                    ))}
+                  </select>
+                  <input
+                    class="input input-sm"
+                    name="detail"
+                    maxlength={200}
+                    aria-label={t('pipeline.lost_detail')}
+                    placeholder={t('pipeline.lost_detail')}
+                  />
+                  {p.error?.section === 'lost' ? <FieldError id="lost-err" text={t(p.error.key)} /> : ''}
+                  <button type="submit" class="btn btn-sm btn-primary btn-lost" safe>
+                    {t('pipeline.lost_submit')}
+                  </button>
+                </form>
+              </details>
+            </div>
+          )}
+        </section>
+        {p.error?.section === 'move' ? (
+          <div class="alert alert-error" role="alert" safe>
+            {t(p.error.key)}
+          </div>
+        ) : (
+          ''
+        )}
+
+        <section class="drawer-section">
+          <div class="section-head">
+            <h3 safe>{t('pipeline.lead.details')}</h3>
+          </div>
+          <dl class="facts">
+            <Fact
+              label={t('pipeline.lead.email')}
+              value={lead.email}
+              href={lead.email ? `mailto:${lead.email}` : undefined}
+            />
+            <Fact
+              label={t('pipeline.lead.phone')}
+              value={lead.phone}
+              href={lead.phone ? `tel:${lead.phone.replace(/[^\d+]/g, '')}` : undefined}
+            />
+            <Fact label={t('pipeline.lead.company')} value={lead.company} />
+            <Fact label={t('pipeline.lead.job_title')} value={lead.jobTitle} />
+            <Fact label={t('pipeline.lead.source')} value={lead.source} />
+            <div class="fact">
+              <dt safe>{t('pipeline.lead.tags')}</dt>
+              <dd>
+                {lead.tags.length ? (
+                  <span class="card-tags">
+                    {lead.tags.map((tag) => (
+                      <span class="tag" safe>
+                        {tag}
+                      </span>
+                    ))}
+                  </span>
+                ) : (
+                  <span class="subtle">—</span>
+                )}
+              </dd>
+            </div>
+            <Fact label={t('pipeline.lead.created')} value={formatDate(lead.createdAt, ui.locale, tz)} />
+          </dl>
+          <details class="edit-box" open={!!p.edit}>
+            <summary class="btn btn-sm" data-testid="drawer-edit">
+              <PIcon name="pencil" />
+              <span safe>{t('pipeline.lead.edit')}</span>
+            </summary>
+            <LeadForm
+              ui={ui}
+              form={p.edit ?? { values: leadFormValues(lead, ui), errors: null }}
+              members={p.members}
+              action={base}
+              currency={lead.currency}
+              version={lead.version}
+              submit={t('action.save')}
+            />
+          </details>
+        </section>
+
+        <section class="drawer-section">
+          <form class="inline-form" {...drawerForm(`${base}/assign`)}>
+            <label for="drawer-owner" class="inline-label" safe>
+              {t('pipeline.lead.assign_to')}
+            </label>
+            <select class="input input-sm" id="drawer-owner" name="ownerId">
+              <option value="" selected={!lead.ownerId} safe>
+                {t('pipeline.unassigned')}
+              </option>
+              {p.members.map((m) => (
+                <option value={m.id} selected={m.id === lead.ownerId} safe>
+                  {m.name}
+                </option>
+              ))}
+            </select>
+            <button type="submit" class="btn btn-sm" safe>
+              {t('pipeline.lead.assign')}
+            </button>
+          </form>
+          {p.error?.section === 'assign' ? <FieldError id="assign-err" text={t(p.error.key)} /> : ''}
+        </section>
+
+        <section class="drawer-section">
+          <div class="section-head">
+            <h3 safe>{t('pipeline.lead.timeline')}</h3>
+          </div>
+          <form class="note-form" {...drawerForm(`${base}/notes`)}>
+            <label for="drawer-note" class="sr-only" safe>
+              {t('pipeline.lead.note')}
+            </label>
+            <textarea
+              class="input"
+              id="drawer-note"
+              name="note"
+              rows="2"
+              maxlength={5000}
+              placeholder={t('pipeline.lead.note_placeholder')}
+              aria-invalid={p.error?.section === 'note' ? 'true' : undefined}
+            ></textarea>
+            {p.error?.section === 'note' ? <FieldError id="note-err" text={t(p.error.key)} /> : ''}
+            <div class="note-actions">
+              <button type="submit" class="btn btn-sm btn-primary">
+                <PIcon name="note" />
+                <span safe>{t('pipeline.lead.note_submit')}</span>
+              </button>
+            </div>
+          </form>
+          <ol class="timeline" data-testid="timeline">
+            {p.activities.length ? (
+              p.activities.map((a) => (
+                <ActivityItem ui={ui} a={a} members={p.members} currency={lead.currency} />
+              ))
+            ) : (
+              <li class="subtle" safe>
+                {t('pipeline.lead.no_activity')}
+              </li>
+            )}
+          </ol>
+        </section>
+      </div>
+    </aside>
+  )
+}
+
+function Fact({ label, value, href }: { label: string; value: string | null; href?: string }) {
+  return (
+    <div class="fact">
+      <dt safe>{label}</dt>
+      <dd>
+        {value ? (
+          href ? (
+            <a class="link" href={href} safe>
+              {value}
+            </a>
+          ) : (
+            <span safe>{value}</span>
+          )
+        ) : (
+          <span class="subtle">—</span>
+        )}
+      </dd>
+    </div>
+  )
+}
+
+const ACT_ICON: Record<string, 'trophy' | 'circleX' | 'move' | 'note' | 'pencil' | 'userPlus' | 'plus'> = {
+  won: 'trophy',
+  lost: 'circleX',
+  moved: 'move',
+  note: 'note',
+  edited: 'pencil',
+  assigned: 'userPlus',
+  created: 'plus',
+}
+
+export function activityText(ui: Ui, a: Activity, members: MemberRef[], currency: string): string {
+  const { t } = ui
+  const who = a.actorName ?? t('pipeline.act.someone')
+  const d = a.data as Record<string, any>
+  switch (a.kind) {
+    case 'created':
+      return t('pipeline.act.created', { who })
+    case 'moved':
+      return t('pipeline.act.moved', { who, from: String(d.fromStage ?? '?'), to: String(d.toStage ?? '?') })
+    case 'won':
+      return t('pipeline.act.won', { who, value: money(Number(d.valueCents ?? 0), currency, ui.locale) })
+    case 'lost':
+      return t('pipeline.act.lost', { who, reason: String(d.reason ?? '—') })
+    case 'note':
+      return t('pipeline.act.note', { who })
+    case 'assigned': {
+      const to = (d.changes?.ownerId as [string | null, string | null] | undefined)?.[1]
+      if (!to) return t('pipeline.act.unassigned', { who })
+      return t('pipeline.act.assigned', { who, owner: members.find((m) => m.id === to)?.name ?? '?' })
+    }
+    case 'edited': {
+      const fields = Object.keys(d.changes ?? {})
+        .map((k) => t(`pipeline.field.${k}` as MessageKey))
+        .join(', ')
+      return t('pipeline.act.edited', { who, fields })
+    }
+    default:
+      return t('pipeline.act.other', { who, kind: a.kind })
+  }
+}
+
+function ActivityItem({
+  ui,
+  a,
+  members,
+  currency,
+}: {
+  ui: Ui
+  a: Activity
+  members: MemberRef[]
+  currency: string
+}) {
+  const note = a.kind === 'note' ? String((a.data as { body?: unknown }).body ?? '') : ''
+  return (
+    <li class={`tl-item tl-${a.kind}`}>
+      <span class="tl-icon" aria-hidden="true">
+        <PIcon name={ACT_ICON[a.kind] ?? 'pencil'} />
+      </span>
+      <div class="tl-body">
+        <p class="tl-text" safe>
+          {activityText(ui, a, members, currency)}
+        </p>
+        {note ? (
+          <p class="tl-note" safe>
+            {note}
+          </p>
+        ) : (
+          ''
+        )}
+        <time
+          class="subtle"
+          datetime={a.createdAt.toISOString()}
+          title={formatDate(a.createdAt, ui.locale, ui.org?.timezone)}
+          safe
+        >
+          {ago(a.createdAt, ui.locale)}
+        </time>
+      </div>
+    </li>
+  )
+}
+
+export function LeadForm(p: {
+  ui: Ui
+  form: FormState
+  members: MemberRef[]
+  action: string
+  currency: string
+  version?: number
+  submit: string
+  hidden?: Record<string, string>
+}) {
+  const { ui, form } = p
+  const { t } = ui
+  const ownerErr = form.errors?.fields.ownerId
+  return (
+    <form class="form-grid lead-form" {...drawerForm(p.action)} novalidate>
+      {p.version !== undefined ? <input type="hidden" name="version" value={String(p.version)} /> : ''}
+      {Object.entries(p.hidden ?? {}).map(([k, v]) => (
+        <input type="hidden" name={k} value={v} />
+      ))}
+      <Field
+        name="fullName"
+        label={t('pipeline.lead.full_name')}
+        form={form}
+        t={t}
+        required
+        maxlength={200}
+        autocomplete="off"
+      />
+      <div class="form-row">
+        <Field
+          name="company"
+          label={t('pipeline.lead.company')}
+          form={form}
+          t={t}
+          maxlength={200}
+          autocomplete="off"
+        />
+        <Field
+          name="jobTitle"
+          label={t('pipeline.lead.job_title')}
+          form={form}
+          t={t}
+          maxlength={120}
+          autocomplete="off"
+        />
+      </div>
+      <div class="form-row">
+        <Field
+          name="email"
+          type="email"
+          label={t('pipeline.lead.email')}
+          form={form}
+          t={t}
+          maxlength={254}
+          autocomplete="off"
+        />
+        <Field
+          name="phone"
+          type="tel"
+          label={t('pipeline.lead.phone')}
+          form={form}
+          t={t}
+          maxlength={40}
+          autocomplete="off"
+        />
+      </div>
+      <div class="form-row">
+        <Field
+          name="value"
+          label={t('pipeline.lead.value')}
+          form={form}
+          t={t}
+          maxlength={40}
+          hint={t('pipeline.lead.value_hint', { currency: p.currency })}
+          autocomplete="off"
+        />
+        <Field
+          name="source"
+          label={t('pipeline.lead.source')}
+          form={form}
+          t={t}
+          maxlength={60}
+          autocomplete="off"
+        />
+      </div>
+      <div class="form-row">
+        <div class="field">
+          <label for="f-ownerId" safe>
+            {t('pipeline.lead.owner')}
+          </label>
+          <select class="input" id="f-ownerId" name="ownerId" aria-invalid={ownerErr ? 'true' : undefined}>
+            <option value="" selected={!form.values.ownerId} safe>
+              {t('pipeline.unassigned')}
+            </option>
+            {p.members.map((m) => (
+              <option value={m.id} selected={form.values.ownerId === m.id} safe>
+                {m.name}
+              </option>
+            ))}
+          </select>
+          {ownerErr ? <FieldError id="f-ownerId-err" text={t(ownerErr)} /> : ''}
+        </div>
+        <Field name="score" type="number" label={t('pipeline.lead.score')} form={form} t={t} />
+      </div>
+      <Field
+        name="tags"
+        label={t('pipeline.lead.tags')}
+        form={form}
+        t={t}
+        hint={t('pipeline.lead.tags_hint')}
+        autocomplete="off"
+      />
+      <div class="form-actions">
+        <button type="submit" class="btn btn-primary" safe>
+          {p.submit}
+        </button>
+      </div>
+    </form>
+  )
+}
+
+export function NewLeadDrawer(p: {
+  ui: Ui
+  pipelineId: string
+  pipelineName: string
+  stageId: string
+  stages: Stage[]
+  members: MemberRef[]
+  currency: string
+  form: FormState
+}) {
+  const { ui } = p
+  const { t } = ui
+  const stage = p.stages.find((s) => s.id === p.stageId)
+  return (
+    <aside
+      class="drawer"
+      id="lead-drawer"
+      role="dialog"
+      aria-modal="false"
+      aria-labelledby="drawer-title"
+      data-drawer
+      tabindex="-1"
+    >
+      <header class="drawer-head" style={`--stage:${stage?.color ?? '#64748b'}`}>
+        <div class="drawer-bar">
+          <span class="stage-pill">
+            <span class="dot" aria-hidden="true"></span>
+            <span safe>{stage?.name ?? ''}</span>
+          </span>
+          <span class="subtle drawer-pipeline" safe>
+            {p.pipelineName}
+          </span>
+          <span class="spacer"></span>
+          <a
+            class="icon-btn"
+            href={boardUrl(p.pipelineId)}
+            data-drawer-close
+            aria-label={t('pipeline.close')}
+          >
+            <PIcon name="x" />
+          </a>
+        </div>
+        <h2 id="drawer-title" safe>
+          {t('pipeline.new_lead')}
+        </h2>
+      </header>
+      <div class="drawer-body">
+        <section class="drawer-section">
+          <LeadForm
+            ui={ui}
+            form={p.form}
+            members={p.members}
+            action="/pipeline/leads"
+            currency={p.currency}
+            submit={t('pipeline.lead.create')}
+            hidden={{ pipelineId: p.pipelineId, stageId: p.stageId }}
+          />
+        </section>
+      </div>
+    </aside>
+  )
+}
