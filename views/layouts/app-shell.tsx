@@ -1,5 +1,6 @@
 import type { PropsWithChildren } from '@kitajs/html'
 import type { MessageKey } from '../../src/shared/i18n'
+import { Dropdown } from '../components/dropdown'
 import { FlashToast } from '../components/flash'
 import { Icon, type IconName } from '../components/icon'
 import { initials, orgLabel, type Ui } from '../ui'
@@ -117,64 +118,46 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
 function OrgSwitcher({ ui }: { ui: Ui }) {
   const { t } = ui
   const org = ui.org!
+  const button = (
+    <>
+      <span class="avatar" aria-hidden="true" safe>
+        {initials(orgLabel(org))}
+      </span>
+      <span class="name" safe>
+        {orgLabel(org)}
+      </span>
+      <Icon name="chevrons" />
+    </>
+  )
   return (
-    <div
-      class="dropdown"
-      x-data="{ open: false }"
-      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
-    >
-      <button
-        type="button"
-        class="dropdown-btn"
-        x-ref="btn"
-        x-on:click="open = !open"
-        x-bind:aria-expanded="open.toString()"
-        aria-haspopup="true"
-        aria-label={t('org.switch')}
-        data-testid="org-switcher"
-      >
-        <span class="avatar" aria-hidden="true" safe>
-          {initials(orgLabel(org))}
-        </span>
-        <span class="name" safe>
-          {orgLabel(org)}
-        </span>
-        <Icon name="chevrons" />
-      </button>
-      <div
-        class="dropdown-menu"
-        x-show="open"
-        x-cloak
-        {...{ 'x-on:click.outside': 'open = false', 'x-transition.origin.top.left': '' }}
-      >
-        <div class="menu-label" safe>
-          {t('org.switch')}
-        </div>
-        {(ui.memberships ?? []).map((m) => (
-          <form method="post" action="/session/org" hx-boost="false">
-            <input type="hidden" name="orgId" value={m.orgId} />
-            <button type="submit" aria-current={m.orgId === org.orgId ? 'true' : undefined}>
-              <span class="avatar" aria-hidden="true" safe>
-                {initials(orgLabel(m))}
-              </span>
-              <span safe>{orgLabel(m)}</span>
-              {m.orgId === org.orgId ? (
-                <span class="check-mark">
-                  <Icon name="check" />
-                </span>
-              ) : (
-                ''
-              )}
-            </button>
-          </form>
-        ))}
-        <hr />
-        <a href="/orgs/new">
-          <Icon name="plus" />
-          <span safe>{t('org.new')}</span>
-        </a>
+    <Dropdown label={t('org.switch')} buttonClass="dropdown-btn" safeButton={button} testId="org-switcher">
+      <div class="menu-label" safe>
+        {t('org.switch')}
       </div>
-    </div>
+      {(ui.memberships ?? []).map((m) => (
+        <form method="post" action="/session/org" hx-boost="false">
+          <input type="hidden" name="orgId" value={m.orgId} />
+          <button type="submit" aria-current={m.orgId === org.orgId ? 'true' : undefined}>
+            <span class="avatar" aria-hidden="true" safe>
+              {initials(orgLabel(m))}
+            </span>
+            <span safe>{orgLabel(m)}</span>
+            {m.orgId === org.orgId ? (
+              <span class="check-mark">
+                <Icon name="check" />
+              </span>
+            ) : (
+              ''
+            )}
+          </button>
+        </form>
+      ))}
+      <hr />
+      <a href="/orgs/new">
+        <Icon name="plus" />
+        <span safe>{t('org.new')}</span>
+      </a>
+    </Dropdown>
   )
 }
 
@@ -208,58 +191,46 @@ function Bell({ ui }: { ui: Ui }) {
 function UserMenu({ ui }: { ui: Ui }) {
   const { t } = ui
   const user = ui.user!
+  const button = (
+    <>
+      <span class="avatar" aria-hidden="true" safe>
+        {initials(user.name)}
+      </span>
+      <span class="hide-sm" safe>
+        {user.name}
+      </span>
+    </>
+  )
   return (
-    <div
-      class="dropdown"
-      x-data="{ open: false }"
-      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
+    <Dropdown
+      label={t('user.menu')}
+      buttonClass="btn btn-ghost btn-sm"
+      safeButton={button}
+      align="right"
+      testId="user-menu"
     >
-      <button
-        type="button"
-        class="btn btn-ghost btn-sm"
-        x-ref="btn"
-        x-on:click="open = !open"
-        x-bind:aria-expanded="open.toString()"
-        aria-haspopup="true"
-        aria-label={t('user.menu')}
-        data-testid="user-menu"
-      >
-        <span class="avatar" aria-hidden="true" safe>
-          {initials(user.name)}
-        </span>
-        <span class="hide-sm" safe>
-          {user.name}
-        </span>
-      </button>
-      <div
-        class="dropdown-menu right"
-        x-show="open"
-        x-cloak
-        {...{ 'x-on:click.outside': 'open = false', 'x-transition.origin.top.right': '' }}
-      >
-        <div class="menu-label" safe>
-          {user.email}
-        </div>
-        <a href="/settings/profile">
-          <Icon name="user" />
-          <span safe>{t('user.profile')}</span>
-        </a>
-        {ui.devOutbox ? (
-          <a href="/dev/outbox">
-            <Icon name="mail" />
-            <span safe>{t('user.dev_outbox')}</span>
-          </a>
-        ) : (
-          ''
-        )}
-        <hr />
-        <form method="post" action="/logout" hx-boost="false">
-          <button type="submit">
-            <Icon name="logOut" />
-            <span safe>{t('user.logout')}</span>
-          </button>
-        </form>
+      <div class="menu-label" safe>
+        {user.email}
       </div>
-    </div>
+      <a href="/settings/profile">
+        <Icon name="user" />
+        <span safe>{t('user.profile')}</span>
+      </a>
+      {ui.devOutbox ? (
+        <a href="/dev/outbox">
+          <Icon name="mail" />
+          <span safe>{t('user.dev_outbox')}</span>
+        </a>
+      ) : (
+        ''
+      )}
+      <hr />
+      <form method="post" action="/logout" hx-boost="false">
+        <button type="submit">
+          <Icon name="logOut" />
+          <span safe>{t('user.logout')}</span>
+        </button>
+      </form>
+    </Dropdown>
   )
 }
