@@ -57,6 +57,8 @@
   const listOf = (stageId) => $(`[data-cards][data-stage-id="${stageId}"]`)
   const columnOf = (el) => el?.closest('.col')
   const cardById = (id) => document.getElementById(`card-${id}`)
+  /** A card's lead id, from its element id (`card-<id>`). */
+  const idOf = (card) => card.id.slice(5)
   const linkOf = (card) => $('[data-card-link]', card)
   const prevCard = (card) => {
     let el = card.previousElementSibling
@@ -100,11 +102,11 @@
 
   /** Places `card` in `list` by (position, id); false when it falls beyond the cards loaded so far. */
   function placeByPosition(list, card, position) {
-    const id = card.dataset.id
+    const id = idOf(card)
     for (const other of cardsOf(list)) {
       if (other === card) continue
       const p = Number(other.dataset.position)
-      if (p > position || (p === position && other.dataset.id > id)) {
+      if (p > position || (p === position && idOf(other) > id)) {
         list.insertBefore(card, other)
         return true
       }
@@ -128,7 +130,10 @@
     if (refreshing) return refreshing
     const scrollLeft = board.scrollLeft
     const scrolls = new Map($$('[data-cards]', board).map((l) => [l.dataset.stageId, l.scrollTop]))
-    const focusedId = document.activeElement?.closest?.('.lead-card')?.dataset.id
+    const focusedId = (() => {
+      const c = document.activeElement?.closest?.('.lead-card')
+      return c ? idOf(c) : undefined
+    })()
     refreshing = window.htmx
       .ajax(
         'GET',
@@ -168,7 +173,7 @@
   // answer (and its new version) instead of failing the compare-and-set.
   const chains = new Map()
   function sendMove(card, toStageId, extra) {
-    const id = card.dataset.id
+    const id = idOf(card)
     pending.add(id)
     const run = (chains.get(id) || Promise.resolve()).then(() => postMove(card, toStageId, extra))
     const tail = run
@@ -184,11 +189,11 @@
 
   async function postMove(card, toStageId, extra) {
     if (!card.isConnected) return false // the board was refreshed meanwhile
-    const id = card.dataset.id
+    const id = idOf(card)
     const after = prevCard(card)
     const body = new URLSearchParams({
       stageId: toStageId,
-      afterId: after ? after.dataset.id : '',
+      afterId: after ? idOf(after) : '',
       version: card.dataset.version,
       ...extra,
     })

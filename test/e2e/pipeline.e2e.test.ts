@@ -131,6 +131,8 @@ async function shot(page: Page, name: string, fullPage = false) {
 
 const column = (page: Page, name: string) => page.locator(`.col[data-name="${name}"]`)
 const card = (page: Page, name: string) => page.locator(`.lead-card[data-name="${name}"]`)
+/** A card's lead id (its element id is `card-<id>`). */
+const leadIdOf = async (c: Locator) => (await c.getAttribute('id'))!.replace(/^card-/, '')
 const namesIn = (page: Page, col: string) =>
   column(page, col)
     .locator('.lead-card')
@@ -203,7 +205,7 @@ describe('the pipeline board in a real browser', () => {
     await card(ownerPage, 'Maria Silva').waitFor()
     expect(await namesIn(ownerPage, 'New')).toEqual(['Maria Silva'])
     expect(await column(ownerPage, 'New').getAttribute('data-count')).toBe('1')
-    firstLeadUrl = `${base}/pipeline/leads/${await card(ownerPage, 'Maria Silva').getAttribute('data-id')}`
+    firstLeadUrl = `${base}/pipeline/leads/${await leadIdOf(card(ownerPage, 'Maria Silva'))}`
 
     const names = [
       ['João Pereira', 'Imobiliária Central', '12.000'],
@@ -413,7 +415,7 @@ describe('the pipeline board in a real browser', () => {
   test(`move-to-visible latency on a second connected browser (p50/p95 over ${MOVES} moves)`, async () => {
     await openBoard(ownerPage)
     await openBoard(matePage)
-    const id = (await card(ownerPage, 'Paulo Souza').getAttribute('data-id'))!
+    const id = await leadIdOf(card(ownerPage, 'Paulo Souza'))
     await card(ownerPage, 'Paulo Souza').locator('[data-card-link]').focus()
     const times: number[] = []
     for (let i = 0; i < MOVES; i++) {
@@ -524,5 +526,139 @@ describe('the pipeline board in a real browser', () => {
     expect(await namesIn(ownerPage, 'Qualified')).toContain('Camila Ribeiro')
     // The teammate's open board re-rendered with the new stages (pipeline.updated).
     await matePage.waitForFunction(() => !document.querySelector('.col[data-name="Negotiation"]'))
+  })
+  // More than one page in a stage: 30 leads in "Site visit" (the first page is 25 cards).
+  const LOT = Array.from({ length: 30 }, (_, i) => `Lote ${String(i + 1).padStart(2, '0')}`)
+
+  test('a column with more than one page of leads loads the rest as it is scrolled', async () => {
+    await openBoard(ownerPage)
+    const stageId = (await column(ownerPage, 'Site visit').getAttribute('data-stage-id'))!
+    // One after another: each new lead goes to the top, so the column is LOT newest first.
+    await createLeads(
+      ownerPage,
+      pipelineId,
+      LOT.map((fullName) => ({ fullName, stageId })),
+    )
+    await openBoard(ownerPage)
+    const col = column(ownerPage, 'Site visit')
+    expect(await col.getAttribute('data-count')).toBe('30')
+    expect(await col.locator('.lead-card').count()).toBe(25)
+    expect(await col.locator('[data-more]').count()).toBe(1)
+    const page2 = ownerPage.waitForResponse((r) => r.url().includes(`/stages/${stageId}/cards?`))
+    await col.locator('[data-cards]').evaluate((el) => {
+      el.scrollTop = el.scrollHeight
+    })
+    expect((await page2).status()).toBe(200)
+    await ownerPage.waitForFunction(
+      () => document.querySelectorAll('.col[data-name="Site visit"] .lead-card').length === 30,
+    )
+    expect(await col.locator('[data-more]').count()).toBe(0)
+    // Newest first, no card twice, none missing.
+    expect(await namesIn(ownerPage, 'Site visit')).toEqual([...LOT].reverse())
+    // A card that came with "load more" opens the drawer like the others (at its own URL).
+    const loaded = card(ownerPage, 'Lote 01')
+    const loadedId = await leadIdOf(loaded)
+    await loaded.locator('[data-card-link]').click()
+    await ownerPage.locator(`[data-drawer][data-lead-id="${loadedId}"]`).waitFor()
+    expect(new URL(ownerPage.url()).pathname).toBe(`/pipeline/leads/${loadedId}`)
+    expect(await col.locator('.lead-card').count()).toBe(30)
+    await ownerPage.keyboard.press('Escape')
+    await ownerPage.locator('[data-drawer]').waitFor({ state: 'detached' })
+  })
+
+  test('saved views: save the current filters, open the view from the menu, same URL and cards', async () => {
+    await openBoard(ownerPage)
+    await ownerPage.locator('.search-box input').fill('Lote 0')
+    await ownerPage.waitForURL(/q=Lote\+0/)
+    await ownerPage.waitForFunction(() => document.querySelectorAll('.lead-card').length === 9)
+    const filteredUrl = ownerPage.url()
+    const expected = await namesIn(ownerPage, 'Site visit')
+    expect(expected).toEqual(LOT.slice(0, 9).reverse())
+    await ownerPage.getByTestId('views-toggle').click()
+    await ownerPage.locator('#view-name').fill('Primeiro lote')
+    await ownerPage.locator('form[data-save-view] button[type=submit]').click()
+    await ownerPage.locator('.views-menu a', { hasText: 'Primeiro lote' }).waitFor({ state: 'attached' })
+    // Back to the whole board, then the view from the menu.
+    await openBoard(ownerPage)
+    expect(await ownerPage.locator('.lead-card').count()).toBeGreaterThan(9)
+    await ownerPage.getByTestId('views-toggle').click()
+    await ownerPage.locator('.views-menu a', { hasText: 'Primeiro lote' }).click()
+    await ownerPage.waitForURL(filteredUrl)
+    await settled(ownerPage)
+    await ownerPage.waitForFunction(() => document.querySelectorAll('.lead-card').length === 9)
+    expect(await namesIn(ownerPage, 'Site visit')).toEqual(expected)
+    expect(await ownerPage.locator('.search-box input').inputValue()).toBe('Lote 0')
+    expect(await ownerPage.locator('[data-board]').getAttribute('data-query')).toBe('q=Lote+0')
+    await ownerPage.getByTestId('views-toggle').click()
+    expect(
+      await ownerPage.locator('.views-menu a', { hasText: 'Primeiro lote' }).getAttribute('aria-current'),
+    ).toBe('true')
+  })
+
+  test('editing a lead and assigning an owner in the drawer updates its card on the board', async () => {
+    await openBoard(ownerPage)
+    const c = card(ownerPage, 'Lote 25')
+    expect(await c.locator('.card-company').count()).toBe(0)
+    expect(await c.locator('.avatar-none').count()).toBe(1)
+    await c.locator('[data-card-link]').click()
+    const drawer = ownerPage.locator('[data-drawer]')
+    await drawer.waitFor()
+    await drawer.getByTestId('drawer-edit').click()
+    await drawer.locator('#f-company').fill('Horizonte Incorporações')
+    await drawer.locator('#f-value').fill('1.250,00')
+    const id = await leadIdOf(c)
+    const saved = ownerPage.waitForResponse(
+      (r) => r.request().method() === 'POST' && new URL(r.url()).pathname.endsWith(`/leads/${id}`),
+    )
+    await drawer.getByRole('button', { name: 'Save', exact: true }).click()
+    expect((await saved).status()).toBe(200)
+    await c.locator('.card-company', { hasText: 'Horizonte Incorporações' }).waitFor()
+    expect(await c.locator('.card-value').textContent()).toContain('1,250')
+    await drawer.locator('#drawer-owner').selectOption({ label: mateUser.name })
+    await drawer.getByRole('button', { name: 'Assign', exact: true }).click()
+    await c.locator('.avatar:not(.avatar-none)', { hasText: 'BL' }).waitFor()
+    expect(await drawer.locator('.kpi .person-inline').textContent()).toContain(mateUser.name)
+    // Still there after a reload (the server's card, not only the browser's).
+    await openBoard(ownerPage)
+    expect(await card(ownerPage, 'Lote 25').locator('.card-company').textContent()).toBe(
+      'Horizonte Incorporações',
+    )
+    expect(await card(ownerPage, 'Lote 25').locator('.avatar').textContent()).toBe('BL')
+  })
+
+  test("a teammate's open drawer refreshes when someone else changes the lead", async () => {
+    await openBoard(matePage)
+    const c = card(matePage, 'Lote 27')
+    const id = await leadIdOf(c)
+    await c.locator('[data-card-link]').click()
+    const drawer = matePage.locator(`[data-drawer][data-lead-id="${id}"]`)
+    await drawer.waitFor()
+    expect(await drawer.locator('.kpi .person-inline').textContent()).not.toContain(owner.name)
+    await matePage.evaluate(() => {
+      ;(window as unknown as { __sameDocument: boolean }).__sameDocument = true
+    })
+    // The owner assigns the lead to herself and adds a note, from her own session.
+    const ownerId = (await ownerPage.locator('[data-board-page]').getAttribute('data-user-id'))!
+    for (const [path, form] of [
+      ['assign', { ownerId }],
+      ['notes', { note: 'Pediu a planta do apartamento' }],
+    ] as const) {
+      const res = await ownerPage.request.post(`${base}/pipeline/leads/${id}/${path}`, {
+        form,
+        headers: { origin: base },
+        maxRedirects: 0,
+      })
+      expect(res.status()).toBe(303)
+    }
+    await drawer.locator('[data-testid="timeline"]', { hasText: 'Pediu a planta do apartamento' }).waitFor({
+      timeout: 5_000,
+    })
+    expect(await drawer.locator('.kpi .person-inline').textContent()).toContain(owner.name)
+    // Live, not a reload: same document, drawer still open at its URL, card updated too.
+    expect(
+      await matePage.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument),
+    ).toBe(true)
+    expect(new URL(matePage.url()).pathname).toBe(`/pipeline/leads/${id}`)
+    await c.locator('.avatar', { hasText: 'AS' }).waitFor()
   })
 })

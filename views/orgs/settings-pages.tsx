@@ -28,7 +28,24 @@ const AUDIT_KEYS = new Set([
   'member.removed',
   'member.left',
   'user.password_changed',
+  'pipeline.created',
+  'pipeline.renamed',
+  'pipeline.deleted',
+  'stage.created',
+  'stage.updated',
+  'stage.reordered',
+  'stage.deleted',
+  'loss_reason.created',
+  'loss_reason.deleted',
 ])
+
+/** Stage fields an audit entry can name, by their settings-form label. */
+const STAGE_FIELDS: Record<string, MessageKey> = {
+  name: 'pipeline.stages.name',
+  color: 'pipeline.stages.color',
+  probability: 'pipeline.stages.probability',
+  kind: 'pipeline.stages.kind',
+}
 
 /** "Ana Souza invited bob@x.com as Member" in the reader's language. */
 export function auditText(ui: Ui, r: AuditRow): string {
@@ -38,8 +55,9 @@ export function auditText(ui: Ui, r: AuditRow): string {
   const role = (x?: string) =>
     x === 'owner' || x === 'admin' || x === 'member' ? t(`org.role.${x}`) : (x ?? '')
   const who = r.actorName ?? t('audit.system')
-  const key = (AUDIT_KEYS.has(r.action) ? `audit.a.${r.action}` : 'audit.a.unknown') as MessageKey
-  const what = t(key, {
+  let key = (AUDIT_KEYS.has(r.action) ? `audit.a.${r.action}` : 'audit.a.unknown') as MessageKey
+  const str = (v: unknown) => (v === undefined || v === null ? '' : String(v))
+  const params: Record<string, string> = {
     action: r.action,
     email: after.email ?? before.email ?? '',
     role: role(after.role),
@@ -47,8 +65,31 @@ export function auditText(ui: Ui, r: AuditRow): string {
     to: role(after.role),
     name: before.name ?? r.targetId ?? '',
     fields: Object.keys(after).join(', '),
-  })
-  return `${who} ${what}`
+  }
+  switch (r.action.split('.')[0]) {
+    case 'pipeline':
+      params.name = str(after.name ?? before.name)
+      params.from = str(before.name)
+      params.to = str(after.name)
+      break
+    case 'stage':
+      // An edit names the stage by its new name, or by `stage` (the unchanged name, kept as context).
+      params.name = str(after.name ?? before.stage ?? before.name)
+      params.pipeline = str(after.pipeline)
+      params.order = str(after.order)
+      params.count = str(before.leads)
+      params.target = str(after.leadsMovedTo)
+      params.fields = Object.keys(after)
+        .map((k) => (STAGE_FIELDS[k] ? t(STAGE_FIELDS[k]).toLowerCase() : k))
+        .join(', ')
+      if (r.action === 'stage.updated' && !params.name) key = 'audit.a.stage.updated_unnamed'
+      if (r.action === 'stage.deleted' && after.leadsMovedTo) key = 'audit.a.stage.deleted_moved'
+      break
+    case 'loss_reason':
+      params.label = str(after.label ?? before.label)
+      break
+  }
+  return `${who} ${t(key, params)}`
 }
 
 /** One side of an audit row's before/after, as `key value` chips (JSON only for non-objects). */

@@ -53,7 +53,6 @@ const icons = {
 export type PIconName = keyof typeof icons
 
 const prepared = new Map<PIconName, string>()
-const inner = new Map<PIconName, string>()
 export function PIcon({ name }: { name: PIconName }): JSX.Element {
   let safeSvg = prepared.get(name)
   if (!safeSvg) {
@@ -68,29 +67,36 @@ export function PIcon({ name }: { name: PIconName }): JSX.Element {
 }
 
 /**
- * Icons repeated on every card are drawn once per page as <symbol>s and referenced with <use>: a
- * board of 150 cards is ~4x smaller than with inline SVGs. `IconSprite` goes once into the page.
+ * Icons repeated on every card are CSS masks: the page carries one rule per icon (`CardIconStyles`, a
+ * data: URL of the same Lucide SVG) and a card carries `<i class="ic i-phone"></i>` (26 bytes instead
+ * of an 86-byte `<svg><use>`, and no SVG element per icon for the browser to build). They are
+ * decorative: the element has no content, and the meaning is on the parent (`title`, `aria-label`).
+ * `background: currentColor` keeps them in the text color; in forced-colors mode they use CanvasText.
  */
-export const SPRITE_ICONS = ['ellipsis', 'userPlus', 'phone', 'mail', 'flame', 'clock'] as const
-export type SpriteIcon = (typeof SPRITE_ICONS)[number]
+export const CARD_ICONS = ['ellipsis', 'userPlus', 'phone', 'mail', 'flame', 'clock'] as const
+export type CardIconName = (typeof CARD_ICONS)[number]
 
-export function IconSprite(): JSX.Element {
-  const symbols = SPRITE_ICONS.map((name) => {
-    let body = inner.get(name)
-    if (!body) {
-      body = icons[name]
+let cardIconCss = ''
+export function CardIconStyles(): JSX.Element {
+  if (!cardIconCss) {
+    const rules = CARD_ICONS.map((name) => {
+      const svg = icons[name]
         .replace(/\s*\n\s*/g, ' ')
-        .replace(/^[\s\S]*?<svg[^>]*>/, '')
-        .replace(/<\/svg>\s*$/, '')
+        .replace(/<!--[\s\S]*?-->/g, '')
+        .replace(/class="[^"]*"/, '')
+        .replace(/"/g, "'")
+        .replace(/#/g, '%23')
+        .replace(/</g, '%3C')
+        .replace(/>/g, '%3E')
         .trim()
-      inner.set(name, body)
-    }
-    return `<symbol id="pi-${name}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${body}</symbol>`
-  }).join('')
-  return `<svg class="icon-sprite" width="0" height="0" aria-hidden="true" focusable="false" style="position:absolute"><defs>${symbols}</defs></svg>`
+      return `.i-${name}{--i:url("data:image/svg+xml,${svg}")}`
+    }).join('')
+    cardIconCss = `<style>.ic{display:inline-block;flex:none;width:1em;height:1em;background:currentColor;-webkit-mask:var(--i) center/contain no-repeat;mask:var(--i) center/contain no-repeat}@media (forced-colors:active){.ic{forced-color-adjust:none;background:CanvasText}}${rules}</style>`
+  }
+  return cardIconCss
 }
 
-/** A sprite icon (requires `IconSprite` on the page). */
-export function UseIcon({ name }: { name: SpriteIcon }): JSX.Element {
-  return `<svg class="icon" aria-hidden="true" focusable="false"><use href="#pi-${name}"></use></svg>`
+/** A card icon (requires `CardIconStyles` on the page). */
+export function CardIcon({ name }: { name: CardIconName }): JSX.Element {
+  return `<i class="ic i-${name}"></i>`
 }

@@ -95,6 +95,49 @@ describe('the board', () => {
     expect(html).toContain('hx-trigger="intersect once"')
   })
 
+  test('a card escapes what users typed (name, company, tags, owner) on the board, its page and its fragment', async () => {
+    const m = await signUpClient(t, { name: `<i>Eve</i> "O'Hara"`, orgName: 'Hostile Co' })
+    const s = await stagesOf(t.db, m.orgId)
+    const [id] = await seedLeads(t, m, 1, () => ({
+      fullName: `<img src=x onerror=alert(1)> "Zé" & 'Ana'`,
+      company: '<b>Co</b>',
+      tags: '<script>x</script>, a"b',
+      ownerId: m.userId,
+      phone: '11987654321',
+      score: '88',
+      stageId: s[0]!.id,
+    }))
+    const board = await m.client.page('/pipeline')
+    const fragment = await m.client.page(`/pipeline/leads/${id}/card`)
+    // A full page of newer leads above it: it comes with "load more".
+    await seedLeads(t, m, PAGE_SIZE, () => ({ stageId: s[0]!.id }))
+    const first = await m.client.page('/pipeline')
+    expect(first).not.toContain(`id="card-${id}"`)
+    const more = /hx-get="(\/pipeline\/[^"]+\/cards\?after=[^"]+)"/.exec(first)![1]!.replaceAll('&amp;', '&')
+    const paged = await m.client.page(more)
+    for (const html of [board, fragment, paged]) {
+      const card = html.slice(
+        html.indexOf(`id="card-${id}"`),
+        html.indexOf('</article>', html.indexOf(`id="card-${id}"`)),
+      )
+      expect(card.length).toBeGreaterThan(100)
+      expect(card).not.toMatch(/<img|<b>|<script|<i>Eve|"Zé"|"O'Hara"/)
+      expect(card).toContain(
+        'data-name="&lt;img src=x onerror=alert(1)&gt; &quot;Zé&quot; &amp; &#x27;Ana&#x27;"',
+      )
+      expect(card).toContain('<span class="card-name">&lt;img src=x onerror=alert(1)&gt; &quot;Zé&quot;')
+      expect(card).toContain('<div class="card-company">&lt;b&gt;Co&lt;/b&gt;</div>')
+      expect(card).toContain('<span class="tag">&lt;script&gt;x&lt;/script&gt;</span>')
+      expect(card).toContain('<span class="tag">a&quot;b</span>')
+      expect(card).toContain('title="Responsável: &lt;i&gt;Eve&lt;/i&gt; &quot;O&#x27;Hara&quot;"')
+      // Icons are shared CSS masks, not an SVG per card.
+      expect(card).not.toContain('<svg')
+      expect(card).toContain('<i class="ic i-phone"></i>')
+      expect(card).toContain('<i class="ic i-flame"></i>')
+    }
+    expect(board).toContain('.i-phone{--i:url("data:image/svg+xml,')
+  })
+
   test('loads the rest of a column page by page after the last card shown', async () => {
     const m = await signUpClient(t, { orgName: 'Paging Co' })
     const p = await firstPipeline(t.db, m.orgId)
@@ -460,6 +503,93 @@ describe('pipelines', () => {
     expect((await m.client.post(`/pipeline/${third}/delete`, {})).status).toBe(303)
     const left = await t.db.raw.query('select 1 from pipelines where organization_id = $1', [m.orgId])
     expect(left.length).toBe(2)
+  })
+})
+
+describe('the audit log of pipeline admin actions', () => {
+  test('reads as sentences on Settings > Audit log, in pt-BR and in English, not as raw codes', async () => {
+    const m = await signUpClient(t, { name: 'Lia Admin', orgName: 'Audit Co' })
+    const created = await m.client.post('/pipeline', { name: 'Pós-venda' })
+    const p = created.headers.get('location')!.split('/')[2]!
+    expect((await m.client.post(`/pipeline/${p}/rename`, { name: 'Suporte' })).status).toBe(303)
+    expect(
+      (await m.client.post(`/pipeline/${p}/stages`, { name: 'Visita', color: '#0ea5e9', kind: 'open' }))
+        .status,
+    ).toBe(303)
+    const s = await stagesOf(t.db, m.orgId, p)
+    const visita = s.find((x) => x.name === 'Visita')!
+    const edit = { name: 'Visita', color: '#22c55e', probability: '65', kind: 'open' }
+    expect((await m.client.post(`/pipeline/${p}/stages/${visita.id}`, edit)).status).toBe(303)
+    const order = s.map((x) => x.id).reverse()
+    expect(
+      (await m.client.post(`/pipeline/${p}/stages/order`, { ids: order.join(',') }, JSON_ACCEPT)).status,
+    ).toBe(200)
+    const [lead] = await seedLeads(t, m, 1, () => ({ pipelineId: p, stageId: s[0]!.id }))
+    expect(lead).toBeTruthy()
+    expect(
+      (await m.client.post(`/pipeline/${p}/stages/${s[0]!.id}/delete`, { target: s[1]!.id })).status,
+    ).toBe(303)
+    expect((await m.client.post(`/pipeline/${p}/stages/${visita.id}/delete`, {})).status).toBe(303)
+    expect((await m.client.post('/pipeline/loss-reasons', { label: 'Sem retorno' })).status).toBe(303)
+    const [reason] = await t.db.raw.query<{ id: string }>(
+      "select id from loss_reasons where organization_id = $1 and label = 'Sem retorno'",
+      [m.orgId],
+    )
+    expect((await m.client.post(`/pipeline/loss-reasons/${reason!.id}/delete`, {})).status).toBe(303)
+    const extra = await m.client.post('/pipeline', { name: 'Temporário' })
+    const tmp = extra.headers.get('location')!.split('/')[2]!
+    expect((await m.client.post(`/pipeline/${tmp}/delete`, {})).status).toBe(303)
+
+    const actions = await t.db.raw.query<{ action: string }>(
+      "select distinct action from audit_log where organization_id = $1 and action ~ '^(pipeline|stage|loss_reason)\\.'",
+      [m.orgId],
+    )
+    expect(actions.map((a) => a.action).sort()).toEqual([
+      'loss_reason.created',
+      'loss_reason.deleted',
+      'pipeline.created',
+      'pipeline.deleted',
+      'pipeline.renamed',
+      'stage.created',
+      'stage.deleted',
+      'stage.reordered',
+      'stage.updated',
+    ])
+    const from = s[0]!.name
+    const to = s[1]!.name
+    const names = s.map((x) => x.name)
+    const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ')
+
+    const pt = text(await m.client.page('/settings/audit'))
+    for (const line of [
+      'Lia Admin criou o pipeline “Pós-venda”',
+      'Lia Admin renomeou o pipeline “Pós-venda” para “Suporte”',
+      'Lia Admin adicionou a etapa “Visita” ao pipeline “Suporte”',
+      'Lia Admin alterou a etapa “Visita” (cor, probabilidade de ganho (%))',
+      `Lia Admin reordenou as etapas: ${[...names].reverse().join(' → ')}`,
+      `Lia Admin excluiu a etapa “${from}” e moveu seus leads (1) para “${to}”`,
+      'Lia Admin excluiu a etapa “Visita”',
+      'Lia Admin adicionou o motivo de perda “Sem retorno”',
+      'Lia Admin removeu o motivo de perda “Sem retorno”',
+      'Lia Admin excluiu o pipeline “Temporário”',
+    ])
+      expect(pt).toContain(line)
+
+    expect((await m.client.post('/settings/profile', { name: 'Lia Admin', locale: 'en' })).status).toBe(303)
+    const en = text(await m.client.page('/settings/audit'))
+    for (const line of [
+      'Lia Admin created the pipeline “Pós-venda”',
+      'Lia Admin renamed the pipeline “Pós-venda” to “Suporte”',
+      'Lia Admin added the stage “Visita” to the pipeline “Suporte”',
+      'Lia Admin changed the stage “Visita” (color, win probability (%))',
+      'Lia Admin reordered the stages:',
+      `Lia Admin deleted the stage “${from}” and moved its leads (1) to “${to}”`,
+      'Lia Admin deleted the stage “Visita”',
+      'Lia Admin added the loss reason “Sem retorno”',
+      'Lia Admin removed the loss reason “Sem retorno”',
+      'Lia Admin deleted the pipeline “Temporário”',
+    ])
+      expect(en).toContain(line)
   })
 })
 

@@ -662,7 +662,11 @@ export async function updateStage(tx: OrgTx, actor: PipelineActor, stageId: stri
     action: 'stage.updated',
     targetType: 'stage',
     targetId: stageId,
-    before: Object.fromEntries(changed.map((k) => [k, before[k]])),
+    // The unchanged name as context, so the audit log can say which stage.
+    before: {
+      ...(changed.includes('name') ? {} : { stage: before.name }),
+      ...Object.fromEntries(changed.map((k) => [k, before[k]])),
+    },
     after: Object.fromEntries(changed.map((k) => [k, v[k]])),
     ip: actor.ip,
   })
