@@ -4,118 +4,40 @@
  * TEST_DATABASE_URL is set. Screenshots land in screenshots/ (gitignored) for a human to look at.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { BrowserContextOptions, Page } from 'playwright-core'
+import { TEST_DATABASE_URL } from '../db'
 import {
-  type Browser,
-  type BrowserContext,
-  type BrowserContextOptions,
-  chromium,
-  type Page,
-} from 'playwright-core'
-import { loadConfig } from '../../src/config/config'
-import { silentLogger } from '../../src/platform/log/logger'
-import { startServer } from '../../src/server'
-import { createTestDatabaseUrl, TEST_DATABASE_URL } from '../db'
+  type E2E,
+  PASSWORD,
+  PHONE,
+  phoneOpts,
+  SHOTS,
+  settled,
+  shot,
+  signUpViaForm as signUpWith,
+  startE2E,
+  uniqueEmail,
+} from './browser'
 
 // A browser test drives several pages; the runner's 5 s default is too tight on 2 cores.
 setDefaultTimeout(30_000)
 
-const SHOTS = join(import.meta.dir, '../../screenshots')
 const DESKTOP = { width: 1280, height: 800 }
-const PHONE = { width: 390, height: 844 }
-const PASSWORD = 'correct horse battery'
 
-let server: Awaited<ReturnType<typeof startServer>>
-let browser: Browser
+let e2e: E2E
 let base: string
-let dataDir: string
-const contexts: BrowserContext[] = []
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true })
-  dataDir = mkdtempSync(join(tmpdir(), 'loved-e2e-'))
-  const databaseUrl = await createTestDatabaseUrl()
-  const config = loadConfig(
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-      SECRET_KEY: 'e2e-secret-key-e2e-secret-key-0123456',
-      LOG_LEVEL: 'error',
-      INSTANCE_NAME: 'Loved CRM',
-    },
-    { ensureSecret: false },
-  )
-  // In parallel; each is assigned as it resolves, so afterAll cleans up whichever started.
-  await Promise.all([
-    startServer(config, { log: silentLogger, handleSignals: false }).then((s) => {
-      server = s
-    }),
-    chromium
-      .launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
-      })
-      .then((b) => {
-        browser = b
-      }),
-  ])
-  base = `http://127.0.0.1:${server.port}`
-  // Port 0 is only known after listen(): point BASE_URL at it so invitation links are real links.
-  config.baseUrl = new URL(base)
+  e2e = await startE2E({ name: 'onboarding', viewport: DESKTOP, actionTimeoutMs: 10_000 })
+  base = e2e.base
 }, 60_000)
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await server?.stop()
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
-}, 30_000)
+afterAll(() => e2e?.close(), 30_000)
 
-async function newPage(opts: BrowserContextOptions = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', ...opts })
-  ctx.setDefaultTimeout(10_000)
-  contexts.push(ctx)
-  return ctx.newPage()
-}
-
-const phoneOpts: BrowserContextOptions = {
-  viewport: PHONE,
-  deviceScaleFactor: 2,
-  isMobile: true,
-  hasTouch: true,
-}
-
-let seq = 0
-const uniqueEmail = (who: string) => `${who}.${Date.now().toString(36)}${++seq}@example.com`
-
-/** Waits for htmx and Alpine to settle after a (possibly boosted) navigation. */
-async function settled(page: Page) {
-  await page.waitForLoadState('load')
-  await page.waitForFunction(() => !document.querySelector('.htmx-request') && 'Alpine' in window)
-}
-
-async function signUpViaForm(page: Page, who: { name: string; email: string; org: string }) {
-  await page.goto(`${base}/signup`)
-  await page.getByLabel(/your name|seu nome/i).fill(who.name)
-  await page.locator('#f-email').fill(who.email)
-  await page.locator('#f-password').fill(PASSWORD)
-  await page.locator('#f-orgName').fill(who.org)
-  await page.locator('form[action="/signup"] button[type=submit]').click()
-  await page.waitForURL(`${base}/dashboard`)
-  await settled(page)
-}
+const newPage = (opts: BrowserContextOptions = {}): Promise<Page> => e2e.newPage(opts)
+const signUpViaForm = (page: Page, who: { name: string; email: string; org: string }) =>
+  signUpWith(base, page, who)
 
 async function logIn(page: Page, email: string, password = PASSWORD) {
   await page.goto(`${base}/login`)
@@ -142,10 +64,6 @@ async function expectNoHorizontalOverflow(page: Page, label: string) {
   })
 }
 
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: 'disabled' })
-}
-
 const focused = (page: Page) =>
   page.evaluate(() => {
     const el = document.activeElement
@@ -159,7 +77,7 @@ const teammate = { name: 'Bruno Lima', email: uniqueEmail('bruno') }
 describe('onboarding in a real browser', () => {
   test('a newcomer signs up through the form and lands on the empty dashboard', async () => {
     // The suite runs against the database the environment asks for.
-    expect(server.db.kind).toBe(TEST_DATABASE_URL ? 'postgres' : 'pglite')
+    expect(e2e.dbKind).toBe(TEST_DATABASE_URL ? 'postgres' : 'pglite')
     const page = await newPage()
     await page.goto(`${base}/`)
     await page.waitForURL(`${base}/login`)

@@ -6,116 +6,40 @@
  * The server is `startServer`, with its WebSocket hub (the teammate's board updates live through it).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import type { BrowserContextOptions, Locator, Page } from 'playwright-core'
+import { TEST_DATABASE_URL } from '../db'
 import {
-  type Browser,
-  type BrowserContext,
-  type BrowserContextOptions,
-  chromium,
-  type Locator,
-  type Page,
-} from 'playwright-core'
-import { loadConfig } from '../../src/config/config'
-import { silentLogger } from '../../src/platform/log/logger'
-import { startServer } from '../../src/server'
-import { createTestDatabaseUrl, TEST_DATABASE_URL } from '../db'
+  type E2E,
+  PASSWORD,
+  phoneOpts,
+  shot as saveShot,
+  settled,
+  signUpViaForm,
+  startE2E,
+  uniqueEmail,
+} from './browser'
 
 setDefaultTimeout(90_000)
 
-const SHOTS = join(import.meta.dir, '../../screenshots')
 const DESKTOP = { width: 1440, height: 900 }
-const PHONE = { width: 390, height: 844 }
-const PASSWORD = 'correct horse battery'
 /** Moves timed for the move-to-visible latency (p50/p95). */
 const MOVES = Number(process.env.PIPELINE_E2E_MOVES ?? 20)
 
-let stopServer: () => Promise<void>
-let serverDbKind: string
-let browser: Browser
+let e2e: E2E
 let base: string
-let dataDir: string
-const contexts: BrowserContext[] = []
+let serverDbKind: string
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true })
-  dataDir = mkdtempSync(join(tmpdir(), 'loved-e2e-pipeline-'))
-  const databaseUrl = await createTestDatabaseUrl()
-  const config = loadConfig(
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-      SECRET_KEY: 'e2e-secret-key-e2e-secret-key-0123456',
-      LOG_LEVEL: 'error',
-      INSTANCE_NAME: 'Loved CRM',
-    },
-    { ensureSecret: false },
-  )
-  const [srv, br] = await Promise.all([
-    startServer(config, { log: silentLogger, handleSignals: false }),
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    }),
-  ])
-  stopServer = () => srv.stop()
-  serverDbKind = srv.db.kind
-  browser = br
-  base = `http://127.0.0.1:${srv.port}`
-  config.baseUrl = new URL(base)
+  e2e = await startE2E({ name: 'pipeline', viewport: DESKTOP, actionTimeoutMs: 15_000, logPageErrors: true })
+  base = e2e.base
+  serverDbKind = e2e.dbKind
 }, 120_000)
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {})
-  await browser?.close()
-  await stopServer?.()
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
-}, 60_000)
+afterAll(() => e2e?.close(), 60_000)
 
-async function newPage(opts: BrowserContextOptions = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', ...opts })
-  ctx.setDefaultTimeout(15_000)
-  contexts.push(ctx)
-  const page = await ctx.newPage()
-  page.on('pageerror', (e) => console.error(`[browser] ${e.message}`))
-  return page
-}
-const phoneOpts: BrowserContextOptions = {
-  viewport: PHONE,
-  deviceScaleFactor: 2,
-  isMobile: true,
-  hasTouch: true,
-}
-
-let seq = 0
-const uniqueEmail = (who: string) => `${who}.${Date.now().toString(36)}${++seq}@example.com`
-
-async function settled(page: Page) {
-  await page.waitForLoadState('load')
-  await page.waitForFunction(() => !document.querySelector('.htmx-request') && 'Alpine' in window)
-}
-
-async function signUp(page: Page, who: { name: string; email: string; org: string }) {
-  await page.goto(`${base}/signup`)
-  await page.locator('#f-name').fill(who.name)
-  await page.locator('#f-email').fill(who.email)
-  await page.locator('#f-password').fill(PASSWORD)
-  await page.locator('#f-orgName').fill(who.org)
-  await page.locator('form[action="/signup"] button[type=submit]').click()
-  await page.waitForURL(`${base}/dashboard`)
-  await settled(page)
-}
+const newPage = (opts: BrowserContextOptions = {}): Promise<Page> => e2e.newPage(opts)
+const signUp = (page: Page, who: { name: string; email: string; org: string }) =>
+  signUpViaForm(base, page, who)
 
 /** The board, with its live connection up. */
 async function openBoard(page: Page, path = '/pipeline') {
@@ -126,7 +50,7 @@ async function openBoard(page: Page, path = '/pipeline') {
 }
 
 async function shot(page: Page, name: string, fullPage = false) {
-  await page.screenshot({ path: join(SHOTS, `pipeline-${name}.png`), fullPage, animations: 'disabled' })
+  await saveShot(page, `pipeline-${name}`, fullPage)
 }
 
 const column = (page: Page, name: string) => page.locator(`.col[data-name="${name}"]`)
