@@ -7,6 +7,8 @@ interface DropdownProps {
   /** What the toggle shows: JSX rendered by the caller, which escapes its own text. */
   safeButton: JSX.Element
   align?: 'left' | 'right'
+  /** Extra class for the menu panel. */
+  menuClass?: string
   testId?: string
 }
 
@@ -36,7 +38,7 @@ export function Dropdown(props: PropsWithChildren<DropdownProps>) {
         {safeButton}
       </button>
       <div
-        class={right ? 'dropdown-menu right' : 'dropdown-menu'}
+        class={['dropdown-menu', right ? 'right' : '', props.menuClass ?? ''].filter(Boolean).join(' ')}
         x-show="open"
         x-cloak
         {...{

@@ -21,7 +21,6 @@ import user from 'lucide-static/dist/esm/icons/user.mjs'
 import users from 'lucide-static/dist/esm/icons/users.mjs'
 import x from 'lucide-static/dist/esm/icons/x.mjs'
 
-// Lucide's static SVGs (ISC), trusted build-time strings: sized by CSS, hidden from screen readers.
 const icons = {
   arrowRight,
   bell,
@@ -48,16 +47,24 @@ const icons = {
 }
 export type IconName = keyof typeof icons
 
-const prepared = new Map<IconName, string>()
-export function Icon({ name }: { name: IconName }): JSX.Element {
-  let safeSvg = prepared.get(name)
-  if (!safeSvg) {
-    safeSvg = icons[name]
-      .replace(/\s*\n\s*/g, ' ')
-      .replace('<svg', '<svg aria-hidden="true" focusable="false"')
-      .replace(/class="[^"]*"/, 'class="icon"')
-      .trim()
-    prepared.set(name, safeSvg)
+/**
+ * An icon component over a set of Lucide static SVG strings (ISC; trusted build-time strings): each
+ * prepared once, sized by CSS (`svg.icon`) and hidden from screen readers.
+ */
+export function iconSet<N extends string>(set: Record<N, string>) {
+  const prepared = new Map<N, string>()
+  return function SetIcon({ name }: { name: N }): JSX.Element {
+    let safeSvg = prepared.get(name)
+    if (!safeSvg) {
+      safeSvg = set[name]
+        .replace(/\s*\n\s*/g, ' ')
+        .replace('<svg', '<svg aria-hidden="true" focusable="false"')
+        .replace(/class="[^"]*"/, 'class="icon"')
+        .trim()
+      prepared.set(name, safeSvg)
+    }
+    return safeSvg
   }
-  return safeSvg
 }
+
+export const Icon = iconSet(icons)

@@ -16,6 +16,7 @@ import type {
 import type { BoardFilters } from '../../src/modules/pipeline/pipeline.schemas'
 import type { Board } from '../../src/modules/pipeline/pipeline.usecases'
 import { assetUrl } from '../../src/platform/http/assets'
+import { Dropdown } from '../components/dropdown'
 import { AppShell } from '../layouts/app-shell'
 import { initials, type Ui } from '../ui'
 import { agoShort, avatarColor, money, moneyShort, scoreClass } from './format'
@@ -205,42 +206,30 @@ function PipelineSwitcher({
   current: PipelineRef
 }) {
   const { t } = ui
+  const button = (
+    <>
+      <h1 safe>{current.name}</h1>
+      <PIcon name="chevronDown" />
+    </>
+  )
   return (
-    <div
-      class="dropdown"
-      x-data="{ open: false }"
-      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
-    >
-      <button
-        type="button"
-        class="pipeline-switch"
-        x-ref="btn"
-        x-on:click="open = !open"
-        x-bind:aria-expanded="open.toString()"
-        aria-haspopup="true"
-        aria-label={t('pipeline.switch')}
-      >
-        <h1 safe>{current.name}</h1>
-        <PIcon name="chevronDown" />
-      </button>
-      <div class="dropdown-menu" x-show="open" x-cloak {...{ 'x-on:click.outside': 'open = false' }}>
-        <div class="menu-label" safe>
-          {t('pipeline.switch')}
-        </div>
-        {pipelines.map((pl) => (
-          <a href={boardUrl(pl.id)} aria-current={pl.id === current.id ? 'true' : undefined}>
-            <span safe>{pl.name}</span>
-            {pl.id === current.id ? (
-              <span class="check-mark">
-                <PIcon name="check" />
-              </span>
-            ) : (
-              ''
-            )}
-          </a>
-        ))}
+    <Dropdown label={t('pipeline.switch')} buttonClass="pipeline-switch" safeButton={button}>
+      <div class="menu-label" safe>
+        {t('pipeline.switch')}
       </div>
-    </div>
+      {pipelines.map((pl) => (
+        <a href={boardUrl(pl.id)} aria-current={pl.id === current.id ? 'true' : undefined}>
+          <span safe>{pl.name}</span>
+          {pl.id === current.id ? (
+            <span class="check-mark">
+              <PIcon name="check" />
+            </span>
+          ) : (
+            ''
+          )}
+        </a>
+      ))}
+    </Dropdown>
   )
 }
 
@@ -256,81 +245,67 @@ function ViewsMenu({
   query: string
 }) {
   const { t } = ui
+  const button = (
+    <>
+      <PIcon name="bookmark" />
+      <span class="hide-md" safe>
+        {t('pipeline.views')}
+      </span>
+    </>
+  )
   return (
-    <div
-      class="dropdown"
-      x-data="{ open: false }"
-      {...{ 'x-on:keydown.escape': 'open = false; $refs.btn.focus()' }}
+    <Dropdown
+      label={t('pipeline.views')}
+      buttonClass="btn btn-sm"
+      safeButton={button}
+      align="right"
+      menuClass="views-menu"
+      testId="views-toggle"
     >
-      <button
-        type="button"
-        class="btn btn-sm"
-        x-ref="btn"
-        x-on:click="open = !open"
-        x-bind:aria-expanded="open.toString()"
-        aria-haspopup="true"
-        data-testid="views-toggle"
-      >
-        <PIcon name="bookmark" />
-        <span class="hide-md" safe>
-          {t('pipeline.views')}
-        </span>
-      </button>
-      <div
-        class="dropdown-menu right views-menu"
-        x-show="open"
-        x-cloak
-        {...{ 'x-on:click.outside': 'open = false' }}
-      >
-        <a href={boardUrl(pipeline.id)} aria-current={query ? undefined : 'true'}>
-          <span safe>{t('pipeline.view_all')}</span>
-        </a>
-        <div class="menu-label" safe>
-          {t('pipeline.views_mine')}
-        </div>
-        {views.length ? (
-          views.map((v) => (
-            <div class="view-row">
-              <a href={boardUrl(pipeline.id, v.query)} aria-current={v.query === query ? 'true' : undefined}>
-                <span safe>{v.name}</span>
-              </a>
-              <form method="post" action={`/pipeline/views/${v.id}/delete`}>
-                <button
-                  type="submit"
-                  class="icon-btn"
-                  aria-label={t('pipeline.view_delete', { name: v.name })}
-                >
-                  <PIcon name="x" />
-                </button>
-              </form>
-            </div>
-          ))
-        ) : (
-          <p class="menu-empty" safe>
-            {t('pipeline.views_none')}
-          </p>
-        )}
-        <hr />
-        <form class="view-save" method="post" action="/pipeline/views" data-save-view>
-          <input type="hidden" name="pipelineId" value={pipeline.id} />
-          <input type="hidden" name="query" value={query} />
-          <label for="view-name" class="sr-only" safe>
-            {t('pipeline.view_name')}
-          </label>
-          <input
-            class="input input-sm"
-            id="view-name"
-            name="viewName"
-            placeholder={t('pipeline.view_name')}
-            maxlength={60}
-            required
-          />
-          <button type="submit" class="btn btn-sm" safe>
-            {t('pipeline.view_save')}
-          </button>
-        </form>
+      <a href={boardUrl(pipeline.id)} aria-current={query ? undefined : 'true'}>
+        <span safe>{t('pipeline.view_all')}</span>
+      </a>
+      <div class="menu-label" safe>
+        {t('pipeline.views_mine')}
       </div>
-    </div>
+      {views.length ? (
+        views.map((v) => (
+          <div class="view-row">
+            <a href={boardUrl(pipeline.id, v.query)} aria-current={v.query === query ? 'true' : undefined}>
+              <span safe>{v.name}</span>
+            </a>
+            <form method="post" action={`/pipeline/views/${v.id}/delete`}>
+              <button type="submit" class="icon-btn" aria-label={t('pipeline.view_delete', { name: v.name })}>
+                <PIcon name="x" />
+              </button>
+            </form>
+          </div>
+        ))
+      ) : (
+        <p class="menu-empty" safe>
+          {t('pipeline.views_none')}
+        </p>
+      )}
+      <hr />
+      <form class="view-save" method="post" action="/pipeline/views" data-save-view>
+        <input type="hidden" name="pipelineId" value={pipeline.id} />
+        <input type="hidden" name="query" value={query} />
+        <label for="view-name" class="sr-only" safe>
+          {t('pipeline.view_name')}
+        </label>
+        <input
+          class="input input-sm"
+          id="view-name"
+          name="viewName"
+          placeholder={t('pipeline.view_name')}
+          maxlength={60}
+          required
+        />
+        <button type="submit" class="btn btn-sm" safe>
+          {t('pipeline.view_save')}
+        </button>
+      </form>
+    </Dropdown>
   )
 }
 

@@ -22,6 +22,7 @@ import trash from 'lucide-static/dist/esm/icons/trash.mjs'
 import trophy from 'lucide-static/dist/esm/icons/trophy.mjs'
 import userPlus from 'lucide-static/dist/esm/icons/user-plus.mjs'
 import x from 'lucide-static/dist/esm/icons/x.mjs'
+import { iconSet } from '../components/icon'
 
 // Lucide's static SVGs (ISC): trusted build-time strings, sized by CSS, hidden from screen readers.
 const icons = {
@@ -52,19 +53,7 @@ const icons = {
 }
 export type PIconName = keyof typeof icons
 
-const prepared = new Map<PIconName, string>()
-export function PIcon({ name }: { name: PIconName }): JSX.Element {
-  let safeSvg = prepared.get(name)
-  if (!safeSvg) {
-    safeSvg = icons[name]
-      .replace(/\s*\n\s*/g, ' ')
-      .replace('<svg', '<svg aria-hidden="true" focusable="false"')
-      .replace(/class="[^"]*"/, 'class="icon"')
-      .trim()
-    prepared.set(name, safeSvg)
-  }
-  return safeSvg
-}
+export const PIcon = iconSet(icons)
 
 /**
  * Icons repeated on every card are CSS masks: the page carries one rule per icon (`CardIconStyles`, a
