@@ -13,7 +13,7 @@ import type {
   ReasonRef,
   ViewRef,
 } from '../../src/modules/pipeline/pipeline.repository'
-import type { BoardFilters } from '../../src/modules/pipeline/pipeline.schemas'
+import { type BoardFilters, filtersQuery } from '../../src/modules/pipeline/pipeline.schemas'
 import type { Board } from '../../src/modules/pipeline/pipeline.usecases'
 import { assetUrl } from '../../src/platform/http/assets'
 import { Dropdown } from '../components/dropdown'
@@ -555,7 +555,7 @@ function FilterChips({
   return (
     <div class="chips" data-testid="filter-chips">
       {chips.map((c) => (
-        <a class="chip" href={boardUrl(pipelineId, queryOf(c.without))}>
+        <a class="chip" href={boardUrl(pipelineId, filtersQuery(c.without))}>
           <span safe>{c.label}</span>
           <PIcon name="x" />
         </a>
@@ -565,19 +565,6 @@ function FilterChips({
       </a>
     </div>
   )
-}
-
-function queryOf(f: BoardFilters): string {
-  const p = new URLSearchParams()
-  if (f.owner) p.set('owner', f.owner)
-  if (f.source) p.set('source', f.source)
-  if (f.tag) p.set('tag', f.tag)
-  if (f.scoreMin !== undefined) p.set('score_min', String(f.scoreMin))
-  if (f.scoreMax !== undefined) p.set('score_max', String(f.scoreMax))
-  if (f.createdFrom) p.set('from', f.createdFrom)
-  if (f.createdTo) p.set('to', f.createdTo)
-  if (f.q) p.set('q', f.q)
-  return p.toString()
 }
 
 export function BoardColumn({
