@@ -3,9 +3,12 @@
  * caller's tenant transaction (the notification exists iff the change committed) and records a
  * personal domain event, which the hub pushes to the recipient's open tabs as a toast.
  */
-import { and, count, desc, eq, isNull, lt, or } from 'drizzle-orm'
+
+import { and, count, desc, eq, isNull } from 'drizzle-orm'
+import { beforeCursor, pageOf } from '../../platform/db/keyset'
 import type { OrgTx, SystemTx } from '../../platform/db/tenancy'
 import { recordEvent } from '../../platform/events/events.outbox'
+import type { Cursor } from '../../shared/cursor'
 import { isLocale, type Locale, type MessageKey, translator } from '../../shared/i18n'
 import { notifications } from './notifications.table'
 import './notifications.events'
@@ -63,21 +66,14 @@ export async function notify(tx: OrgTx, n: NotifyInput) {
 export const NOTIFICATION_PAGE = 30
 
 /** The current user's notifications (RLS: the recipient only), newest first, keyset-paginated. */
-export async function listNotifications(tx: OrgTx, cursor?: { createdAt: Date; id: string }) {
+export async function listNotifications(tx: OrgTx, cursor?: Cursor) {
   const rows = await tx
     .select()
     .from(notifications)
-    .where(
-      cursor
-        ? or(
-            lt(notifications.createdAt, cursor.createdAt),
-            and(eq(notifications.createdAt, cursor.createdAt), lt(notifications.id, cursor.id)),
-          )
-        : undefined,
-    )
+    .where(beforeCursor(notifications.createdAt, notifications.id, cursor))
     .orderBy(desc(notifications.createdAt), desc(notifications.id))
     .limit(NOTIFICATION_PAGE + 1)
-  return { rows: rows.slice(0, NOTIFICATION_PAGE), more: rows.length > NOTIFICATION_PAGE }
+  return pageOf(rows, NOTIFICATION_PAGE)
 }
 
 export async function unreadCount(tx: OrgTx) {

@@ -1,5 +1,7 @@
-import { and, desc, eq, lt, or } from 'drizzle-orm'
+import { desc, eq } from 'drizzle-orm'
+import { beforeCursor, pageOf } from '../../platform/db/keyset'
 import type { OrgTx, SystemTx } from '../../platform/db/tenancy'
+import type { Cursor } from '../../shared/cursor'
 import { users } from '../auth/auth.table'
 import { auditLog } from './orgs.table'
 
@@ -31,7 +33,7 @@ export async function recordAudit(tx: OrgTx | SystemTx, e: AuditEntry) {
 export const AUDIT_PAGE = 50
 
 /** Newest first, keyset-paginated by (created_at, id). */
-export async function listAudit(tx: OrgTx, cursor?: { createdAt: Date; id: string }) {
+export async function listAudit(tx: OrgTx, cursor?: Cursor) {
   const rows = await tx
     .select({
       id: auditLog.id,
@@ -47,15 +49,8 @@ export async function listAudit(tx: OrgTx, cursor?: { createdAt: Date; id: strin
     })
     .from(auditLog)
     .leftJoin(users, eq(users.id, auditLog.actorUserId))
-    .where(
-      cursor
-        ? or(
-            lt(auditLog.createdAt, cursor.createdAt),
-            and(eq(auditLog.createdAt, cursor.createdAt), lt(auditLog.id, cursor.id)),
-          )
-        : undefined,
-    )
+    .where(beforeCursor(auditLog.createdAt, auditLog.id, cursor))
     .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
     .limit(AUDIT_PAGE + 1)
-  return { rows: rows.slice(0, AUDIT_PAGE), more: rows.length > AUDIT_PAGE }
+  return pageOf(rows, AUDIT_PAGE)
 }
