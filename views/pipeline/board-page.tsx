@@ -309,6 +309,38 @@ function ViewsMenu({
   )
 }
 
+/** A free-text filter whose suggestions (the org's sources or tags) load on first focus. */
+function SuggestedFilter(p: {
+  label: string
+  name: string
+  value?: string
+  list: string
+  maxlength: number
+}) {
+  return (
+    <div
+      class="filter-field"
+      hx-get="/pipeline/suggestions"
+      hx-trigger="focusin once"
+      hx-target="#filter-suggestions"
+      hx-swap="innerHTML"
+    >
+      <label for={`flt-${p.name}`} safe>
+        {p.label}
+      </label>
+      <input
+        class="input input-sm"
+        id={`flt-${p.name}`}
+        name={p.name}
+        value={p.value ?? ''}
+        list={p.list}
+        maxlength={p.maxlength}
+        autocomplete="off"
+      />
+    </div>
+  )
+}
+
 function FilterPanel({ ui, members, filters }: { ui: Ui; members: MemberRef[]; filters: BoardFilters }) {
   const { t } = ui
   const owner = filters.owner ?? ''
@@ -340,46 +372,20 @@ function FilterPanel({ ui, members, filters }: { ui: Ui; members: MemberRef[]; f
           ))}
         </select>
       </div>
-      <div
-        class="filter-field"
-        hx-get="/pipeline/suggestions"
-        hx-trigger="focusin once"
-        hx-target="#filter-suggestions"
-        hx-swap="innerHTML"
-      >
-        <label for="flt-source" safe>
-          {t('pipeline.filter.source')}
-        </label>
-        <input
-          class="input input-sm"
-          id="flt-source"
-          name="source"
-          value={filters.source ?? ''}
-          list="dl-sources"
-          maxlength={60}
-          autocomplete="off"
-        />
-      </div>
-      <div
-        class="filter-field"
-        hx-get="/pipeline/suggestions"
-        hx-trigger="focusin once"
-        hx-target="#filter-suggestions"
-        hx-swap="innerHTML"
-      >
-        <label for="flt-tag" safe>
-          {t('pipeline.filter.tag')}
-        </label>
-        <input
-          class="input input-sm"
-          id="flt-tag"
-          name="tag"
-          value={filters.tag ?? ''}
-          list="dl-tags"
-          maxlength={40}
-          autocomplete="off"
-        />
-      </div>
+      <SuggestedFilter
+        label={t('pipeline.filter.source')}
+        name="source"
+        value={filters.source}
+        list="dl-sources"
+        maxlength={60}
+      />
+      <SuggestedFilter
+        label={t('pipeline.filter.tag')}
+        name="tag"
+        value={filters.tag}
+        list="dl-tags"
+        maxlength={40}
+      />
       <div class="filter-field filter-range">
         <label for="flt-smin" safe>
           {t('pipeline.score')}
