@@ -1,4 +1,4 @@
-import { jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
+import { boolean, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
 import { idColumn, ts } from '../../platform/db/columns'
 import { users } from '../auth/auth.table'
 
@@ -14,6 +14,7 @@ export const organizations = pgTable('organizations', {
   displayName: text('display_name'),
   logoUrl: text('logo_url'),
   primaryColor: text('primary_color'),
+  defaultCountry: text('default_country').notNull().default('BR'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 })
@@ -28,6 +29,7 @@ export const organizationMembers = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     role: text('role').$type<Role>().notNull(),
+    available: boolean('available').notNull().default(true),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.userId] })],

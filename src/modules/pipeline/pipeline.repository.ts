@@ -471,6 +471,11 @@ export interface NewLead {
   tags: string[]
   score: number
   createdBy: string | null
+  emailKey: string | null
+  nameKey: string
+  region: string | null
+  searchText: string
+  custom?: Record<string, unknown>
 }
 
 /** Inserts a lead at the top of its stage and its `created` timeline entry, in one statement. */
@@ -483,11 +488,13 @@ export async function insertLead(
     tx,
     sql`with ins as (
         insert into leads (id, organization_id, pipeline_id, stage_id, position, full_name, email, phone, company,
-          job_title, value_cents, currency, source, owner_id, tags, score, created_by)
+          job_title, value_cents, currency, source, owner_id, tags, score, created_by,
+          email_key, name_key, region, search_text, custom)
         values (${id}::uuid, ${CURRENT_ORG}, ${l.pipelineId}::uuid, ${l.stageId}::uuid,
           (select coalesce(min(position), ${GAP}::bigint) - ${GAP}::bigint from leads where stage_id = ${l.stageId}::uuid),
           ${l.fullName}, ${l.email}, ${l.phone}, ${l.company}, ${l.jobTitle}, ${l.valueCents}::bigint, ${l.currency},
-          ${l.source}, ${l.ownerId}::uuid, ${pgTextArray(l.tags)}::text[], ${l.score}::int, ${l.createdBy}::uuid)
+          ${l.source}, ${l.ownerId}::uuid, ${pgTextArray(l.tags)}::text[], ${l.score}::int, ${l.createdBy}::uuid,
+          ${l.emailKey}, ${l.nameKey}, ${l.region}, ${l.searchText}, ${JSON.stringify(l.custom ?? {})}::jsonb)
         returning id, organization_id, position, version
       ), act as (
         insert into lead_activities (id, organization_id, lead_id, actor_id, kind, data)

@@ -8,6 +8,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  real,
   smallint,
   text,
   unique,
@@ -16,6 +17,13 @@ import {
 import { idColumn, ts } from '../../platform/db/columns'
 import { users } from '../auth/auth.table'
 import { organizationMembers, organizations } from '../orgs/orgs.table'
+
+/** One scoring rule's share of a lead's score ("why 45?"). */
+export interface ScoreContribution {
+  ruleId: string
+  label: string
+  points: number
+}
 
 export type StageKind = 'open' | 'won' | 'lost'
 export const STAGE_KINDS: readonly StageKind[] = ['open', 'won', 'lost']
@@ -89,6 +97,15 @@ export const leads = pgTable(
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
+    // Added by the Leads module (migrations/0005_leads.sql).
+    emailKey: text('email_key'),
+    nameKey: text('name_key').notNull().default(''),
+    region: text('region'),
+    custom: jsonb('custom').$type<Record<string, unknown>>().notNull().default({}),
+    searchText: text('search_text').notNull().default(''),
+    scoreDetail: jsonb('score_detail').$type<ScoreContribution[]>().notNull().default([]),
+    scoredAt: ts('scored_at'),
+    winProbability: real('win_probability'),
   },
   (t) => [
     unique().on(t.organizationId, t.id),

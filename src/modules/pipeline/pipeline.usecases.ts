@@ -8,8 +8,11 @@ import { rowsOf } from '../../platform/db/client'
 import type { OrgTx, SystemTx } from '../../platform/db/tenancy'
 import { recordEvent } from '../../platform/events/events.outbox'
 import { Check, forbidden } from '../../platform/http/errors'
+import { EMAIL_RE, normalizeEmail } from '../../shared/email'
 import { type Locale, translator } from '../../shared/i18n'
-import { EMAIL_RE, isUuid } from '../../shared/ids'
+import { isUuid } from '../../shared/ids'
+import { toE164 } from '../../shared/phone'
+import { leadKeys, orgDefaultCountry } from '../leads/leads.normalize'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Role } from '../orgs/orgs.table'
 import { PIPELINE_ERRORS } from './pipeline.errors'
@@ -243,11 +246,13 @@ async function validateLead(tx: OrgTx, input: LeadInput): Promise<CleanLead> {
   const fullName = trim(input.fullName).replace(/\s+/g, ' ')
   if (!fullName) check.add('fullName', 'error.required')
   else if (fullName.length > 200) check.add('fullName', 'error.too_long', { max: 200 })
-  const email = trim(input.email).toLowerCase()
+  const email = normalizeEmail(input.email)
   if (email && (!EMAIL_RE.test(email) || email.length > 254)) check.add('email', 'error.email')
-  const phone = trim(input.phone)
-  if (phone.length > 40) check.add('phone', 'error.too_long', { max: 40 })
-  else if (phone && !/^[+\d\s().-]{6,}$/.test(phone)) check.add('phone', 'pipeline.error.phone')
+  // Stored as E.164; a number the organization's numbering plan cannot read is a form error.
+  const phoneText = trim(input.phone)
+  const phone = phoneText ? toE164(phoneText, await orgDefaultCountry(tx)) : null
+  if (phoneText.length > 40) check.add('phone', 'error.too_long', { max: 40 })
+  else if (phoneText && !phone) check.add('phone', 'pipeline.error.phone')
   const company = trim(input.company)
   if (company.length > 200) check.add('company', 'error.too_long', { max: 200 })
   const jobTitle = trim(input.jobTitle)
@@ -295,6 +300,7 @@ export async function createLead(
   if (!stage) throw notFound()
   const created = await insertLead(tx, {
     ...clean,
+    ...leadKeys(clean),
     pipelineId: pipeline.id,
     stageId: stage.id,
     currency: pipeline.currency,
@@ -340,6 +346,7 @@ export async function updateLead(
     .update(leads)
     .set({
       ...clean,
+      ...leadKeys(clean),
       tags: sql`${pgTextArray(clean.tags)}::text[]`,
       version: sql`${leads.version} + 1`,
       updatedAt: new Date(),

@@ -1,0 +1,39 @@
+/**
+ * Tables of the Leads module (migrations/0005_leads.sql and later). The lead record itself is
+ * `leads` in pipeline.table.ts, extended by 0005.
+ */
+import { boolean, integer, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core'
+import { idColumn, ts } from '../../platform/db/columns'
+import { organizations } from '../orgs/orgs.table'
+
+export type CustomFieldType = 'text' | 'number' | 'date' | 'select' | 'multiselect' | 'boolean'
+export const CUSTOM_FIELD_TYPES: readonly CustomFieldType[] = [
+  'text',
+  'number',
+  'date',
+  'select',
+  'multiselect',
+  'boolean',
+]
+
+export const customFieldDefs = pgTable(
+  'custom_field_defs',
+  {
+    id: idColumn(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    label: text('label').notNull(),
+    type: text('type').$type<CustomFieldType>().notNull(),
+    options: text('options').array().notNull().default([]),
+    required: boolean('required').notNull().default(false),
+    showInList: boolean('show_in_list').notNull().default(false),
+    position: integer('position').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [unique().on(t.organizationId, t.id), unique().on(t.organizationId, t.key)],
+)
+
+export type CustomFieldDef = typeof customFieldDefs.$inferSelect

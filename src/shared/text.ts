@@ -1,0 +1,30 @@
+/**
+ * Text folding for matching and search: lower case, accents removed (NFD then combining marks
+ * dropped: "João Conceição" → "joao conceicao"), punctuation to spaces, whitespace collapsed.
+ * Stored copies (leads.search_text, leads.name_key) and queries are folded by the same function,
+ * so search ignores accents without a database extension (PGlite ships without `unaccent`).
+ */
+export function fold(text: string | null | undefined): string {
+  if (!text) return ''
+  return text
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}@.+]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+}
+
+// Portuguese name particles: "Maria da Silva" and "Maria Silva" are the same name for matching.
+const PARTICLES = new Set(['da', 'das', 'de', 'do', 'dos', 'e', 'di', 'del', 'van', 'von'])
+
+/** A person's name as matching tokens: folded, particles dropped ("Maria da Silva" → maria silva). */
+export function nameTokens(name: string | null | undefined): string[] {
+  return fold(name)
+    .replace(/[@.+]/g, ' ')
+    .split(' ')
+    .filter((t) => t.length > 0 && !PARTICLES.has(t))
+}
+
+/** The stored name key: the tokens joined by one space (leads.name_key). */
+export const nameKey = (name: string | null | undefined) => nameTokens(name).join(' ')
