@@ -8,6 +8,7 @@
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm'
 import { rowsOf } from '../../platform/db/client'
 import type { OrgTx, SystemTx } from '../../platform/db/tenancy'
+import { outboxCtes } from '../../platform/events/events.outbox'
 import { toDate, toDateOrNull, toNumber } from '../../platform/events/events.pg'
 import type { BoardFilters } from './pipeline.schemas'
 import { lossReasons, pipelines, type StageKind, stages } from './pipeline.table'
@@ -520,6 +521,8 @@ export interface MoveInput {
   /** Closing value (won); null keeps the current value. */
   valueCents: number | null
   lostReason: string | null
+  /** The target stage was renumbered just before (carried in the event). */
+  rebalanced: boolean
 }
 
 export interface MoveRow {
@@ -536,6 +539,8 @@ export interface MoveRow {
   needsReason: boolean
   noRoom: boolean
   moved: { position: number; version: number; valueCents: number } | null
+  /** The outbox version of the `lead.moved` event written with the move (null: nothing moved). */
+  eventVersion: number | null
 }
 
 /**
@@ -546,6 +551,22 @@ export interface MoveRow {
  */
 export async function moveLeadRow(tx: OrgTx, m: MoveInput): Promise<MoveRow> {
   const after = m.afterId
+  // The `lead.moved` event goes into the outbox in the same statement: one round trip per move.
+  const event = outboxCtes('lead.moved', {
+    from: sql`upd, me, tgt`,
+    payload: {
+      leadId: sql`me.id`,
+      pipelineId: sql`tgt.pipeline_id`,
+      fromPipelineId: sql`me.pipeline_id`,
+      fromStageId: sql`me.stage_id`,
+      toStageId: sql`tgt.id`,
+      afterId: sql`${after}::uuid`,
+      position: sql`upd.position`,
+      version: sql`upd.version`,
+      valueCents: sql`upd.value_cents`,
+      rebalanced: sql`${m.rebalanced}::boolean`,
+    },
+  })
   const [r] = await rows<Record<string, unknown>>(
     tx,
     sql`with me as (
@@ -602,7 +623,7 @@ export async function moveLeadRow(tx: OrgTx, m: MoveInput): Promise<MoveRow> {
           jsonb_build_object('fromStageId', me.stage_id, 'fromStage', me.stage_name, 'toStageId', tgt.id,
             'toStage', tgt.name, 'valueCents', upd.value_cents, 'reason', ${m.lostReason}::text)
         from upd, me, tgt where me.stage_id <> tgt.id
-      )
+      ), ${event.ctes}
       select
         (select count(*) from me) > 0 as found,
         (select count(*) from tgt) > 0 as stage_found,
@@ -617,7 +638,7 @@ export async function moveLeadRow(tx: OrgTx, m: MoveInput): Promise<MoveRow> {
         (select no_room from np) as no_room,
         ((select kind from tgt) = 'lost' and ${m.lostReason}::text is null
           and (select stage_id from me) is distinct from ${m.toStageId}::uuid) as needs_reason,
-        upd.position, upd.version, upd.value_cents
+        upd.position, upd.version, upd.value_cents, ${event.notify} as event_version
       from (select 1) one left join upd on true`,
   )
   const row = r!
@@ -642,6 +663,7 @@ export async function moveLeadRow(tx: OrgTx, m: MoveInput): Promise<MoveRow> {
             version: toNumber(row.version),
             valueCents: toNumber(row.value_cents),
           },
+    eventVersion: row.event_version == null ? null : toNumber(row.event_version),
   }
 }
 

@@ -177,7 +177,19 @@ describe('moving cards', () => {
     expect(acts.map((a) => a.kind)).toEqual(['created', 'moved'])
     expect(acts[1]!.data).toMatchObject({ fromStage: 'Novo', toStage: 'Proposta' })
     const moved = (await events(owner.orgId, 'lead.moved')).find((e) => e.payload.leadId === id)
-    expect(moved?.payload).toMatchObject({ fromStageId: stage('Novo').id, toStageId: stage('Proposta').id })
+    // The event is written by the move statement itself: every payload field, with JSON types.
+    expect(moved?.payload).toEqual({
+      leadId: id,
+      pipelineId: before!.pipeline_id,
+      fromPipelineId: before!.pipeline_id,
+      fromStageId: stage('Novo').id,
+      toStageId: stage('Proposta').id,
+      afterId: null,
+      position: Number(after!.position),
+      version: before!.version + 1,
+      valueCents: Number(before!.value_cents),
+      rebalanced: false,
+    })
     expect(moved?.actor_id).toBe(owner.userId)
   })
 

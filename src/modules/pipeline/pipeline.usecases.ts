@@ -443,7 +443,7 @@ export interface MoveResult {
 }
 
 /**
- * Moves a card: one statement (compare-and-set, position, timeline) plus its `lead.moved` event.
+ * Moves a card: one statement (compare-and-set, position, timeline entry and the `lead.moved` event).
  * A stale client (someone else moved or edited the card, or the card it dropped after left the stage)
  * gets a 409 and reloads its board; a gap that ran out renumbers the stage once and retries.
  */
@@ -464,13 +464,14 @@ export async function moveLead(tx: OrgTx, actor: PipelineActor, req: MoveRequest
     actorId: actor.userId,
     valueCents,
     lostReason: reason,
+    rebalanced: false,
   }
   let row: MoveRow = await moveLeadRow(tx, input)
   let rebalanced = false
   if (row.noRoom && !row.moved && row.seenVersion === req.version) {
     await rebalanceStage(tx, req.toStageId)
     rebalanced = true
-    row = await moveLeadRow(tx, input)
+    row = await moveLeadRow(tx, { ...input, rebalanced })
   }
   if (!row.found || !row.stageFound) throw notFound()
   if (row.needsReason) throw PIPELINE_ERRORS.lossReasonRequired()
@@ -487,21 +488,6 @@ export async function moveLead(tx: OrgTx, actor: PipelineActor, req: MoveRequest
     valueCents: row.moved.valueCents,
     rebalanced,
   }
-  await recordEvent(tx, {
-    type: 'lead.moved',
-    payload: {
-      leadId: result.leadId,
-      pipelineId: result.pipelineId,
-      fromPipelineId: row.fromPipelineId!,
-      fromStageId: result.fromStageId,
-      toStageId: result.toStageId,
-      afterId,
-      position: result.position,
-      version: result.version,
-      valueCents: result.valueCents,
-      rebalanced,
-    },
-  })
   return result
 }
 
