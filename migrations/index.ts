@@ -7,6 +7,13 @@ import m0002 from './0002_platform.sql' with { type: 'text' }
 import m0003 from './0003_pipeline.sql' with { type: 'text' }
 import m0004 from './0004_notifications.sql' with { type: 'text' }
 import m0005 from './0005_leads.sql' with { type: 'text' }
+import m0006 from './0006_lead_dedup.sql' with { type: 'text' }
+import m0007 from './0007_lead_imports.sql' with { type: 'text' }
+import m0008 from './0008_lead_capture.sql' with { type: 'text' }
+import m0009 from './0009_lead_scoring.sql' with { type: 'text' }
+import m0010 from './0010_lead_list.sql' with { type: 'text' }
+import m0011 from './0011_whatsapp.sql' with { type: 'text' }
+import m0012 from './0012_inbox.sql' with { type: 'text' }
 
 export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0001_foundation', sql: m0001 },
@@ -14,4 +21,11 @@ export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0003_pipeline', sql: m0003 },
   { id: '0004_notifications', sql: m0004 },
   { id: '0005_leads', sql: m0005 },
+  { id: '0006_lead_dedup', sql: m0006 },
+  { id: '0007_lead_imports', sql: m0007 },
+  { id: '0008_lead_capture', sql: m0008 },
+  { id: '0009_lead_scoring', sql: m0009 },
+  { id: '0010_lead_list', sql: m0010 },
+  { id: '0011_whatsapp', sql: m0011 },
+  { id: '0012_inbox', sql: m0012 },
 ]

@@ -3,10 +3,17 @@
  */
 import { Elysia, ElysiaCustomStatusResponse } from 'elysia'
 import { authRoutes } from './modules/auth/auth.routes'
+import { inboxRoutes } from './modules/inbox/inbox.routes'
+import { captureRoutes } from './modules/leads/leads.capture.routes'
+import { dedupRoutes } from './modules/leads/leads.dedup.routes'
+import { leadsImportRoutes } from './modules/leads/leads.import.routes'
+import { leadListRoutes } from './modules/leads/leads.list.routes'
+import { leadsScoringRoutes } from './modules/leads/leads.scoring.routes'
 import { notificationRoutes } from './modules/notifications/notifications.routes'
 import { orgRoutes } from './modules/orgs/orgs.routes'
 import { pipelineRoutes } from './modules/pipeline/pipeline.routes'
 import { systemRoutes } from './modules/system/system.routes'
+import { whatsappRoutes } from './modules/whatsapp/whatsapp.routes'
 import { pendingMigrations } from './platform/db/migrate'
 import { registerAsset, serveAsset } from './platform/http/assets'
 import { type AppDeps, Redirect, reqCtx, requestMeta } from './platform/http/context'
@@ -100,4 +107,11 @@ export function createApp(deps: AppDeps) {
     .use(systemRoutes(deps))
     .use(deps.realtime ? deps.realtime.plugin() : new Elysia())
     .use(pipelineRoutes(deps))
+    .use(dedupRoutes(deps))
+    .use(leadsImportRoutes(deps))
+    .use(leadListRoutes(deps))
+    .use(leadsScoringRoutes(deps))
+    .use(captureRoutes(deps))
+    .use(inboxRoutes(deps))
+    .use(whatsappRoutes(deps))
 }

@@ -5,6 +5,7 @@
  */
 import { ConfigError, flagsToEnv, loadConfig } from './config/config'
 import { signUp } from './modules/auth/auth.usecases'
+import { prepareExport, prepareImport } from './modules/leads/leads.import.cli'
 import { DataDirLockedError } from './platform/db/data-dir-lock'
 import { migrate } from './platform/db/migrate'
 import { assertAppRoleIsolated, TenancyError } from './platform/db/tenancy'
@@ -23,6 +24,13 @@ Commands:
   create-admin   Create an owner and organization non-interactively:
                    --email EMAIL --password PASSWORD --name NAME --org ORG_NAME
                  (or LOVED_ADMIN_EMAIL, LOVED_ADMIN_PASSWORD, LOVED_ADMIN_NAME, LOVED_ADMIN_ORG)
+  import         Import leads from a CSV file (same pipeline as the UI: dedup, scoring, report):
+                   FILE.csv --org SLUG [--dedup auto|review|off] [--pipeline ID [--stage ID]]
+                   [--source TEXT] [--tags a,b]
+  export         Write the organization's leads as CSV (UTF-8 with BOM, ";" for Excel pt-BR):
+                   --org SLUG [--out FILE] [--separator ";"|,|tab] [--owner ID|none] [--tag T]
+                   [--source S] [--q TEXT] [--score-min N] [--score-max N] [--from DATE] [--to DATE]
+                   [--pipeline ID] [--stage ID] [--locale pt-BR|en]
   version        Print the version
   help           Show this help
 
@@ -42,7 +50,7 @@ async function main(argv: string[]) {
     process.stdout.write(`${VERSION}\n`)
     return 0
   }
-  if (!['serve', 'migrate', 'create-admin'].includes(command)) {
+  if (!['serve', 'migrate', 'create-admin', 'import', 'export'].includes(command)) {
     process.stderr.write(`Unknown command "${command}".\n\n${HELP}`)
     return 2
   }
@@ -50,6 +58,26 @@ async function main(argv: string[]) {
   const env = { ...process.env, ...flags }
   const config = loadConfig(env)
   const log = createLogger(config.logLevel)
+
+  if (command === 'import' || command === 'export') {
+    // Validate the arguments before opening the database; logs go to stderr (stdout may be the CSV).
+    const cmd = command === 'import' ? prepareImport(rest) : prepareExport(rest)
+    if ('error' in cmd) {
+      process.stderr.write(`${cmd.error}\n`)
+      return 2
+    }
+    const quiet = createLogger(env.LOG_LEVEL ? config.logLevel : 'warn', {}, (l) =>
+      process.stderr.write(`${l}\n`),
+    )
+    const db = await openDatabase(config, quiet)
+    try {
+      await migrate(db)
+      await assertAppRoleIsolated(db)
+      return await cmd.run(db, { stdout: process.stdout, stderr: process.stderr })
+    } finally {
+      await db.close()
+    }
+  }
 
   switch (command) {
     case 'serve':

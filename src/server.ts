@@ -7,8 +7,9 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createApp } from './app'
 import type { Config } from './config/config'
-import { JOBS } from './jobs'
+import { CONSUMERS, JOBS, SCHEDULES } from './jobs'
 import { validateSession } from './modules/auth/auth.sessions'
+import { whatsappRuntime } from './modules/whatsapp/whatsapp.runtime'
 import { createDb, type Db } from './platform/db/client'
 import { lockDataDir } from './platform/db/data-dir-lock'
 import { migrate } from './platform/db/migrate'
@@ -75,13 +76,14 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
 
   // Platform services: events after commit (outbox), background jobs, the WebSocket hub.
   const dispatcher = createEventDispatcher({ db, log })
+  for (const c of CONSUMERS) dispatcher.consume(c.type as never, c.handler)
   const mail = mailFlushJob(mailer)
   const worker = createWorker({
     db,
     log,
     jobs: [pruneOutboxJob, mail.job, ...JOBS],
     queues: { default: { concurrency: 4 }, mail: { concurrency: 1 }, maintenance: { concurrency: 1 } },
-    schedules: [pruneOutboxSchedule, mail.schedule],
+    schedules: [pruneOutboxSchedule, mail.schedule, ...SCHEDULES],
   })
   const realtime = createRealtimeHub({
     db,
@@ -99,6 +101,12 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
 
   const app = createApp({ config, db, log, mailer, realtime })
   app.listen({ port: config.port, hostname: config.host })
+  // WhatsApp Web sockets of the channels that were connected when the process stopped.
+  const whatsapp = whatsappRuntime(db).baileys
+  void whatsapp.resume().then(
+    (n) => n && log.info('whatsapp.baileys.resumed', { channels: n }),
+    (err) => log.error('whatsapp.baileys.resume_failed', { err }),
+  )
   const server = app.server!
   // PORT=0 picked a free port: links in emails must point at it unless BASE_URL was given.
   if (config.port === 0 && config.baseUrl.port === '0')
@@ -115,6 +123,7 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
     stopping ??= (async () => {
       log.info('server.stopping', { signal })
       realtime.stop()
+      await whatsapp.stopAll() // close the sockets (credentials stay: the next start resumes)
       await server.stop(false) // stop accepting; in-flight requests complete
       const jobs = await worker.stop({ timeoutMs: 10_000 })
       await dispatcher.stop()

@@ -29,6 +29,10 @@ export interface Config {
   trustProxy: boolean
   appRole: string
   smtp?: SmtpConfig
+  /** Facebook Graph API base (Lead Ads): a local fake in tests. */
+  facebookGraphUrl: string
+  /** Submissions per minute one capture token accepts before 429. */
+  captureRateLimit: number
 }
 
 export class ConfigError extends Error {
@@ -114,6 +118,12 @@ export function loadConfig(env: Source = process.env, opts: { ensureSecret?: boo
     }
   }
 
+  const facebookGraphUrl = (str('FACEBOOK_GRAPH_URL') ?? 'https://graph.facebook.com').replace(/\/+$/, '')
+  if (!/^https?:\/\/[^/]+/.test(facebookGraphUrl)) problems.push('FACEBOOK_GRAPH_URL must be an http(s) URL')
+  const captureRateLimit = Number(str('CAPTURE_RATE_LIMIT') ?? '60')
+  if (!Number.isInteger(captureRateLimit) || captureRateLimit < 1)
+    problems.push('CAPTURE_RATE_LIMIT must be a positive whole number (submissions per minute per token)')
+
   if (problems.length) throw new ConfigError(problems)
 
   if (!secretKey) secretKey = opts.ensureSecret === false ? 'x'.repeat(32) : readOrCreateSecret(dataDir)
@@ -131,6 +141,8 @@ export function loadConfig(env: Source = process.env, opts: { ensureSecret?: boo
     trustProxy: bool(env.TRUST_PROXY, false),
     appRole,
     smtp,
+    facebookGraphUrl,
+    captureRateLimit,
   }
 }
 

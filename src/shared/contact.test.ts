@@ -22,6 +22,11 @@ describe('phone numbers', () => {
       expect(`${raw} ${toE164(raw)}`).toBe(`${raw} +5511987654321`)
   })
 
+  test('an old eight-digit mobile the metadata still calls valid gets its ninth digit too', () => {
+    expect(String(toE164('+55 92 7111-2143'))).toBe('+5592971112143')
+    expect(String(toE164('(92) 7111-2143'))).toBe('+5592971112143')
+  })
+
   test('a landline keeps its eight digits and no ninth digit is invented', () => {
     expect(String(toE164('(21) 3456-7890'))).toBe('+552134567890')
     expect(String(toE164('21 2345 6789'))).toBe('+552123456789')

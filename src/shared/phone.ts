@@ -24,11 +24,14 @@ export function toE164(raw: string | null | undefined, defaultCountry = 'BR'): E
   if (text.startsWith('00')) text = `+${text.slice(2)}`
   const country = isCountryCode(defaultCountry) ? defaultCountry : 'BR'
   let parsed = parsePhoneNumberFromString(text, country)
-  if (parsed && !parsed.isValid() && parsed.countryCallingCode === '55') {
+  if (parsed && parsed.countryCallingCode === '55') {
     const national = String(parsed.nationalNumber)
-    // DDD (2 digits) + an 8-digit mobile number from before the ninth digit.
+    // DDD (2 digits) + an 8-digit mobile number from before the ninth digit. Every Brazilian mobile
+    // has had 9 digits since 2016, but the metadata still accepts some old 7xxx ranges as valid
+    // eight-digit mobiles, so the rule goes by the digits, not by validity.
     if (national.length === 10 && /^[1-9][1-9][6-9]/.test(national)) {
-      parsed = parsePhoneNumberFromString(`+55${national.slice(0, 2)}9${national.slice(2)}`)
+      const withNine = parsePhoneNumberFromString(`+55${national.slice(0, 2)}9${national.slice(2)}`)
+      if (withNine?.isValid()) parsed = withNine
     }
   }
   if (!parsed?.isValid()) return null

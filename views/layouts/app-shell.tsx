@@ -10,14 +10,22 @@ interface NavItem {
   href?: string
   icon: IconName
   label: MessageKey
+  /** A count loaded after the page (hx-get) and refreshed by these live events. */
+  badge?: { url: string; events: string[] }
 }
 
 // Modules not built yet are shown as "soon", never as links to empty pages.
 const NAV: NavItem[] = [
   { href: '/dashboard', icon: 'house', label: 'nav.dashboard' },
   { href: '/pipeline', icon: 'kanban', label: 'nav.pipeline' },
-  { icon: 'contact', label: 'nav.leads' },
-  { icon: 'inbox', label: 'nav.inbox' },
+  { href: '/leads', icon: 'contact', label: 'nav.leads' },
+  {
+    href: '/leads/duplicates',
+    icon: 'copy',
+    label: 'nav.duplicates',
+    badge: { url: '/leads/duplicates/badge', events: ['lead.duplicates_changed', 'lead.merged'] },
+  },
+  { href: '/inbox', icon: 'inbox', label: 'nav.inbox' },
   { icon: 'calendar', label: 'nav.calendar' },
   { icon: 'chart', label: 'nav.reports' },
 ]
@@ -27,6 +35,10 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
   const { t } = ui
   const org = ui.org
   const active = (href: string) => ui.path === href || ui.path.startsWith(`${href}/`)
+  // The most specific entry is the current one (/leads/duplicates, not also /leads).
+  const current = NAV.filter((i) => i.href && active(i.href)).sort(
+    (a, b) => b.href!.length - a.href!.length,
+  )[0]?.href
   const settingsHref = org && org.role !== 'member' ? '/settings/organization' : '/settings/members'
   return (
     <Document ui={ui} title={props.title} scripts={props.scripts}>
@@ -61,9 +73,21 @@ export function AppShell(props: PropsWithChildren<{ ui: Ui; title: string; scrip
           <nav class="nav">
             {NAV.map((item) =>
               item.href ? (
-                <a href={item.href} aria-current={active(item.href) ? 'page' : undefined}>
+                <a href={item.href} aria-current={item.href === current ? 'page' : undefined}>
                   <Icon name={item.icon} />
                   <span safe>{t(item.label)}</span>
+                  {item.badge && org ? (
+                    <span
+                      class="nav-count"
+                      style="flex:none"
+                      hx-get={item.badge.url}
+                      hx-trigger={['load', ...item.badge.events.map((e) => `rt:${e} from:body`)].join(', ')}
+                      hx-swap="innerHTML"
+                      hx-boost="false"
+                    ></span>
+                  ) : (
+                    ''
+                  )}
                 </a>
               ) : (
                 <span class="nav-item disabled" aria-disabled="true">

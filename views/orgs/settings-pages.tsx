@@ -37,6 +37,22 @@ const AUDIT_KEYS = new Set([
   'stage.deleted',
   'loss_reason.created',
   'loss_reason.deleted',
+  'lead.merged',
+  'lead_settings.updated',
+  'custom_field.created',
+  'custom_field.updated',
+  'custom_field.deleted',
+  'custom_field.reordered',
+  'lead.erased',
+  'capture_source.created',
+  'capture_source.token_rotated',
+  'capture_source.deleted',
+  'facebook_connection.created',
+  'facebook_connection.secrets_changed',
+  'facebook_connection.deleted',
+  'quick_reply.created',
+  'quick_reply.deleted',
+  'whatsapp_channel.provider_switched',
 ])
 
 /** Stage fields an audit entry can name, by their settings-form label. */
@@ -66,6 +82,13 @@ export function auditText(ui: Ui, r: AuditRow): string {
     name: before.name ?? r.targetId ?? '',
     fields: Object.keys(after).join(', '),
   }
+  // An erased lead is named by its id only: the entry must not hold personal data.
+  if (r.action === 'lead.erased') params.name = str(r.targetId)
+  if (r.action.startsWith('quick_reply.')) params.name = str(after.shortcut ?? before.shortcut)
+  if (r.action === 'whatsapp_channel.provider_switched') {
+    params.from = str(before.provider)
+    params.to = str(after.provider)
+  }
   switch (r.action.split('.')[0]) {
     case 'pipeline':
       params.name = str(after.name ?? before.name)
@@ -87,6 +110,18 @@ export function auditText(ui: Ui, r: AuditRow): string {
       break
     case 'loss_reason':
       params.label = str(after.label ?? before.label)
+      break
+    case 'lead':
+      // A merge names the fields taken from the other lead (ids only: no personal data here).
+      if (r.action === 'lead.merged') params.fields = str(after.fields)
+      break
+    case 'custom_field':
+      params.label = str(after.label ?? before.field ?? before.label)
+      params.order = str(after.order)
+      break
+    case 'capture_source':
+    case 'facebook_connection':
+      params.name = str(after.name ?? before.name)
       break
   }
   return `${who} ${t(key, params)}`
@@ -126,7 +161,19 @@ function AuditChange({ kind, value, label }: { kind: 'before' | 'after'; value: 
   )
 }
 
-type Tab = 'organization' | 'members' | 'audit' | 'jobs' | 'profile'
+type Tab =
+  | 'organization'
+  | 'members'
+  | 'audit'
+  | 'jobs'
+  | 'profile'
+  | 'fields'
+  | 'scoring'
+  | 'assignment'
+  | 'capture'
+  | 'dedup'
+  | 'quick_replies'
+  | 'channels'
 
 export function SettingsLayout(
   props: PropsWithChildren<{ ui: Ui; tab: Tab; title: string; subtitle?: string }>,
@@ -139,6 +186,13 @@ export function SettingsLayout(
     { id: 'members', href: '/settings/members', label: 'settings.members', show: !!ui.org },
     { id: 'audit', href: '/settings/audit', label: 'settings.audit', show: !!admin },
     { id: 'jobs', href: '/settings/jobs', label: 'settings.jobs', show: !!admin },
+    { id: 'fields', href: '/settings/fields', label: 'leads.fields.tab', show: !!admin },
+    { id: 'scoring', href: '/settings/scoring', label: 'scoring.tab', show: !!admin },
+    { id: 'assignment', href: '/settings/assignment', label: 'assignment.tab', show: !!admin },
+    { id: 'capture', href: '/settings/capture', label: 'capture.tab', show: !!admin },
+    { id: 'dedup', href: '/settings/dedup', label: 'dedup.settings.tab', show: !!admin },
+    { id: 'quick_replies', href: '/settings/quick-replies', label: 'inbox.qr.tab', show: !!admin },
+    { id: 'channels', href: '/settings/channels', label: 'whatsapp.tab', show: !!admin },
     { id: 'profile', href: '/settings/profile', label: 'settings.profile', show: true },
   ]
   return (

@@ -2,6 +2,8 @@
  * The lead drawer (its own URL: /pipeline/leads/:id) and the new-lead drawer. Forms post with htmx
  * into #drawer-root; without JavaScript they are plain posts that redirect back to the lead's page.
  */
+
+import type { CustomFieldDef } from '../../src/modules/leads/leads.table'
 import type {
   Activity,
   LeadDetail,
@@ -11,6 +13,9 @@ import type {
 import type { Stage } from '../../src/modules/pipeline/pipeline.table'
 import type { MessageKey } from '../../src/shared/i18n'
 import { Field, FieldError, type FormState } from '../components/form'
+import { CustomFacts, CustomFieldInputs, customFormValues } from '../leads/custom-fields'
+import { LIcon } from '../leads/icons'
+import { ScoreExplain } from '../leads/score-explain'
 import { formatDate, initials, type Ui } from '../ui'
 import { boardUrl, leadUrl } from './board-page'
 import { ago, avatarColor, money, moneyInput, scoreClass } from './format'
@@ -38,10 +43,17 @@ export interface LeadDrawerProps {
   notice?: MessageKey
   /** The board to return to (its filters). */
   backQuery?: string
+  /** The organization's custom fields (facts, edit form, timeline labels). */
+  customFields?: CustomFieldDef[]
 }
 
-export function leadFormValues(lead: LeadDetail, ui: Ui): Record<string, string> {
+export function leadFormValues(
+  lead: LeadDetail,
+  ui: Ui,
+  customFields: CustomFieldDef[] = [],
+): Record<string, string> {
   return {
+    ...customFormValues(customFields, lead.custom ?? {}),
     fullName: lead.fullName,
     email: lead.email ?? '',
     phone: lead.phone ?? '',
@@ -277,6 +289,22 @@ export function LeadDrawer(p: LeadDrawerProps) {
           ''
         )}
 
+        {/* The lead's WhatsApp conversations (src/modules/inbox): loaded lazily, refreshed live. */}
+        <div
+          hx-get={`/inbox/lead/${lead.id}`}
+          hx-trigger="load"
+          hx-swap="outerHTML"
+          data-testid="lead-conversations-slot"
+        ></div>
+
+        <ScoreExplain
+          ui={ui}
+          score={lead.score}
+          detail={lead.scoreDetail}
+          winProbability={lead.winProbability}
+          scoredAt={lead.scoredAt}
+        />
+
         <section class="drawer-section">
           <div class="section-head">
             <h3 safe>{t('pipeline.lead.details')}</h3>
@@ -311,6 +339,7 @@ export function LeadDrawer(p: LeadDrawerProps) {
                 )}
               </dd>
             </div>
+            <CustomFacts ui={ui} defs={p.customFields ?? []} custom={lead.custom ?? {}} />
             <Fact label={t('pipeline.lead.created')} value={formatDate(lead.createdAt, ui.locale, tz)} />
           </dl>
           <details class="edit-box" open={!!p.edit}>
@@ -320,8 +349,9 @@ export function LeadDrawer(p: LeadDrawerProps) {
             </summary>
             <LeadForm
               ui={ui}
-              form={p.edit ?? { values: leadFormValues(lead, ui), errors: null }}
+              form={p.edit ?? { values: leadFormValues(lead, ui, p.customFields), errors: null }}
               members={p.members}
+              customFields={p.customFields}
               action={base}
               currency={lead.currency}
               version={lead.version}
@@ -380,7 +410,13 @@ export function LeadDrawer(p: LeadDrawerProps) {
           <ol class="timeline" data-testid="timeline">
             {p.activities.length ? (
               p.activities.map((a) => (
-                <ActivityItem ui={ui} a={a} members={p.members} currency={lead.currency} />
+                <ActivityItem
+                  ui={ui}
+                  a={a}
+                  members={p.members}
+                  currency={lead.currency}
+                  labels={customLabels(p.customFields)}
+                />
               ))
             ) : (
               <li class="subtle" safe>
@@ -389,10 +425,44 @@ export function LeadDrawer(p: LeadDrawerProps) {
             )}
           </ol>
         </section>
+        {ui.org && ui.org.role !== 'member' ? (
+          <section class="drawer-section lgpd" aria-labelledby="lgpd-title">
+            <div class="section-head">
+              <h3 id="lgpd-title" safe>
+                {t('leads.lgpd.title')}
+              </h3>
+            </div>
+            <div class="lgpd-actions">
+              <a
+                class="btn btn-sm"
+                href={`/leads/${lead.id}/personal-data.json`}
+                download=""
+                hx-boost="false"
+                data-testid="lgpd-export"
+              >
+                <LIcon name="fileDown" />
+                <span safe>{t('leads.lgpd.export')}</span>
+              </a>
+              <a
+                class="btn btn-sm btn-danger-soft"
+                href={`/leads/${lead.id}/erase`}
+                hx-boost="false"
+                data-testid="lgpd-erase"
+              >
+                <LIcon name="shieldAlert" />
+                <span safe>{t('leads.lgpd.erase')}</span>
+              </a>
+            </div>
+          </section>
+        ) : (
+          ''
+        )}
       </div>
     </aside>
   )
 }
+
+const customLabels = (defs: CustomFieldDef[] = []) => new Map(defs.map((d) => [d.key, d.label]))
 
 function Fact({ label, value, href }: { label: string; value: string | null; href?: string }) {
   return (
@@ -423,9 +493,16 @@ const ACT_ICON: Record<string, 'trophy' | 'circleX' | 'move' | 'note' | 'pencil'
   edited: 'pencil',
   assigned: 'userPlus',
   created: 'plus',
+  merged: 'move',
 }
 
-export function activityText(ui: Ui, a: Activity, members: MemberRef[], currency: string): string {
+export function activityText(
+  ui: Ui,
+  a: Activity,
+  members: MemberRef[],
+  currency: string,
+  labels: Map<string, string> = new Map(),
+): string {
   const { t } = ui
   const who = a.actorName ?? t('pipeline.act.someone')
   const d = a.data as Record<string, any>
@@ -443,14 +520,26 @@ export function activityText(ui: Ui, a: Activity, members: MemberRef[], currency
     case 'assigned': {
       const to = (d.changes?.ownerId as [string | null, string | null] | undefined)?.[1]
       if (!to) return t('pipeline.act.unassigned', { who })
-      return t('pipeline.act.assigned', { who, owner: members.find((m) => m.id === to)?.name ?? '?' })
+      const owner = members.find((m) => m.id === to)?.name ?? '?'
+      // Automatic assignment (leads.assignment): no actor, the rule that chose.
+      if (d.auto) return t('assignment.act.auto', { owner, rule: String(d.rule ?? '') })
+      return t('pipeline.act.assigned', { who, owner })
     }
     case 'edited': {
       const fields = Object.keys(d.changes ?? {})
-        .map((k) => t(`pipeline.field.${k}` as MessageKey))
+        .map((k) =>
+          k.startsWith('custom.')
+            ? (labels.get(k.slice(7)) ?? k.slice(7))
+            : t(`pipeline.field.${k}` as MessageKey),
+        )
         .join(', ')
       return t('pipeline.act.edited', { who, fields })
     }
+    case 'merged':
+      // leads.dedup: another lead merged into this one, or the same person captured again.
+      return d.mergedName
+        ? t('pipeline.act.merged', { who, name: String(d.mergedName) })
+        : t('pipeline.act.merged_capture', { via: String(d.via ?? '') })
     default:
       return t('pipeline.act.other', { who, kind: a.kind })
   }
@@ -461,11 +550,13 @@ function ActivityItem({
   a,
   members,
   currency,
+  labels,
 }: {
   ui: Ui
   a: Activity
   members: MemberRef[]
   currency: string
+  labels?: Map<string, string>
 }) {
   const note = a.kind === 'note' ? String((a.data as { body?: unknown }).body ?? '') : ''
   return (
@@ -475,7 +566,7 @@ function ActivityItem({
       </span>
       <div class="tl-body">
         <p class="tl-text" safe>
-          {activityText(ui, a, members, currency)}
+          {activityText(ui, a, members, currency, labels)}
         </p>
         {note ? (
           <p class="tl-note" safe>
@@ -506,6 +597,9 @@ export function LeadForm(p: {
   version?: number
   submit: string
   hidden?: Record<string, string>
+  customFields?: CustomFieldDef[]
+  /** New leads: warn about possible duplicates while the user types (leads.dedup.routes). */
+  dupCheck?: boolean
 }) {
   const { ui, form } = p
   const { t } = ui
@@ -563,6 +657,19 @@ export function LeadForm(p: {
           autocomplete="off"
         />
       </div>
+      {p.dupCheck ? (
+        <div
+          id="dup-warning"
+          hx-get="/leads/duplicates/check"
+          hx-trigger="input delay:400ms from:closest form, load"
+          hx-include="closest form"
+          hx-target="this"
+          hx-swap="innerHTML"
+          aria-live="polite"
+        ></div>
+      ) : (
+        ''
+      )}
       <div class="form-row">
         <Field
           name="value"
@@ -609,6 +716,7 @@ export function LeadForm(p: {
         hint={t('pipeline.lead.tags_hint')}
         autocomplete="off"
       />
+      <CustomFieldInputs ui={ui} defs={p.customFields ?? []} form={form} />
       <div class="form-actions">
         <button type="submit" class="btn btn-primary" safe>
           {p.submit}
@@ -627,6 +735,7 @@ export function NewLeadDrawer(p: {
   members: MemberRef[]
   currency: string
   form: FormState
+  customFields?: CustomFieldDef[]
 }) {
   const { ui } = p
   const { t } = ui
@@ -674,6 +783,8 @@ export function NewLeadDrawer(p: {
             currency={p.currency}
             submit={t('pipeline.lead.create')}
             hidden={{ pipelineId: p.pipelineId, stageId: p.stageId }}
+            customFields={p.customFields}
+            dupCheck
           />
         </section>
       </div>

@@ -17,6 +17,7 @@ import './notifications.events'
 export const NOTIFICATION_KINDS = {
   'member.joined': 'notifications.k.member_joined',
   'member.role_changed': 'notifications.k.role_changed',
+  'lead.assigned': 'notifications.k.lead_assigned',
 } as const satisfies Record<string, MessageKey>
 export type NotificationKind = keyof typeof NOTIFICATION_KINDS
 

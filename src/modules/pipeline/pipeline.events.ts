@@ -6,7 +6,14 @@
 declare module '../../platform/events/events.types' {
   interface DomainEvents {
     'lead.created': { leadId: string; pipelineId: string; stageId: string }
-    'lead.updated': { leadId: string; pipelineId: string; stageId: string; version: number }
+    'lead.updated': {
+      leadId: string
+      pipelineId: string
+      stageId: string
+      version: number
+      /** 'score': only the score changed (rescoring); the scoring consumer skips its own events. */
+      cause?: 'score'
+    }
     'lead.moved': {
       leadId: string
       pipelineId: string

@@ -10,8 +10,9 @@ import { rowsOf } from '../../platform/db/client'
 import type { OrgTx, SystemTx } from '../../platform/db/tenancy'
 import { outboxCtes } from '../../platform/events/events.outbox'
 import { toDate, toDateOrNull, toNumber } from '../../platform/events/events.pg'
+import { searchSql } from '../leads/leads.search'
 import type { BoardFilters } from './pipeline.schemas'
-import { lossReasons, pipelines, type StageKind, stages } from './pipeline.table'
+import { lossReasons, pipelines, type ScoreContribution, type StageKind, stages } from './pipeline.table'
 
 /** Positions are 2^20 apart when appended or renumbered: 20 moves into the same gap before a renumber. */
 export const GAP = 1_048_576
@@ -44,12 +45,8 @@ export function filterSql(f: BoardFilters, scope: FilterScope): SQL {
     parts.push(
       sql`l.created_at < ((${f.createdTo}::date + 1)::timestamp at time zone ${scope.timezone}::text)`,
     )
-  if (f.q) {
-    const pattern = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
-    parts.push(
-      sql`(l.full_name ilike ${pattern} or l.company ilike ${pattern} or l.email ilike ${pattern} or l.phone ilike ${pattern})`,
-    )
-  }
+  // The lead list's search (accent-free word prefixes over the full-text index), so both agree.
+  if (f.q) parts.push(searchSql(f.q, 'l'))
   return sql.join(parts, sql` and `)
 }
 
@@ -361,6 +358,12 @@ export interface LeadDetail extends Card {
   stageKind: StageKind
   stageColor: string
   pipelineName: string
+  /** Custom field values (validated by leads.custom-fields on every write). */
+  custom: Record<string, unknown>
+  /** Each scoring rule's contribution (leads.scoring), the model's win probability, when scored. */
+  scoreDetail: ScoreContribution[]
+  winProbability: number | null
+  scoredAt: Date | null
 }
 
 export async function leadDetail(tx: OrgTx, leadId: string): Promise<LeadDetail | null> {
@@ -379,12 +382,16 @@ export async function leadDetail(tx: OrgTx, leadId: string): Promise<LeadDetail 
       stage_kind: StageKind
       stage_color: string
       pipeline_name: string
+      custom: unknown
+      score_detail: unknown
+      win_probability: unknown
+      scored_at: unknown
     }
   >(
     tx,
-    sql`select ${CARD_COLUMNS}, l.pipeline_id, l.email, l.phone, l.job_title, l.source, l.lost_reason,
+    sql`select ${CARD_COLUMNS}, l.pipeline_id, l.email, l.phone, l.job_title, l.source, l.lost_reason, l.custom,
         l.created_at, l.updated_at, u.name as owner_name, s.name as stage_name, s.kind as stage_kind,
-        s.color as stage_color, p.name as pipeline_name
+        s.color as stage_color, p.name as pipeline_name, l.score_detail, l.win_probability, l.scored_at
       from leads l
       join stages s on s.id = l.stage_id
       join pipelines p on p.id = l.pipeline_id
@@ -407,6 +414,10 @@ export async function leadDetail(tx: OrgTx, leadId: string): Promise<LeadDetail 
     stageKind: r.stage_kind,
     stageColor: r.stage_color,
     pipelineName: r.pipeline_name,
+    custom: json<Record<string, unknown>>(r.custom) ?? {},
+    scoreDetail: json<ScoreContribution[]>(r.score_detail) ?? [],
+    winProbability: r.win_probability == null ? null : Number(r.win_probability),
+    scoredAt: toDateOrNull(r.scored_at),
   }
 }
 

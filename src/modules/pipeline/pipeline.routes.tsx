@@ -7,6 +7,7 @@
 import { Elysia } from 'elysia'
 import pipelineCss from '../../../public/pipeline.css' with { type: 'file' }
 import pipelineJs from '../../../public/pipeline.js' with { type: 'file' }
+import { postedCustomValues } from '../../../views/leads/custom-fields'
 import {
   BoardPage,
   type BoardPageProps,
@@ -30,6 +31,8 @@ import { AppError, FormError } from '../../platform/http/errors'
 import { field, fields, html, json, redirect, uiOf, withForm } from '../../platform/http/respond'
 import { isLocale, type Locale, type MessageKey } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
+import { captureLead } from '../leads/leads.capture'
+import { customFromForm, listCustomFields } from '../leads/leads.custom-fields'
 import { PIPELINE_ERRORS } from './pipeline.errors'
 import {
   boardContext,
@@ -135,9 +138,13 @@ export function pipelineRoutes(deps: AppDeps) {
     leadId: string,
     extra: Partial<LeadDrawerProps> = {},
   ): Promise<LeadDrawerProps> {
-    const data = await withOrg(db, scope(r), (tx) => loadLead(tx, r.actor, leadId))
+    const data = await withOrg(db, scope(r), async (tx) => ({
+      ...(await loadLead(tx, r.actor, leadId)),
+      customFields: await listCustomFields(tx),
+    }))
     return {
       ui: uiOf(r),
+      customFields: data.customFields,
       lead: data.lead,
       activities: data.activities,
       stages: data.stages,
@@ -277,6 +284,7 @@ export function pipelineRoutes(deps: AppDeps) {
             pipeline,
             stages: await listStages(tx, pipelineId),
             ctx: await boardContext(tx, r.auth.user.id),
+            customFields: await listCustomFields(tx),
           }
         })
         const stage =
@@ -293,6 +301,7 @@ export function pipelineRoutes(deps: AppDeps) {
             members={data.ctx.members}
             currency={data.pipeline.currency}
             form={{ values: { ownerId: r.auth.user.id }, errors: null }}
+            customFields={data.customFields}
           />
         )
         if (fragment(r, 'drawer-root')) return html(r, drawer)
@@ -309,13 +318,30 @@ export function pipelineRoutes(deps: AppDeps) {
       .post('/pipeline/leads', async ({ request, body }) => {
         const r = await requireOrg(deps, request)
         const input = leadInput(body)
+        const custom = customFromForm(body)
         const pipelineId = field(body, 'pipelineId')
         const stageId = field(body, 'stageId')
+        // The manual form is one capture path: validation, deduplication, scoring and assignment
+        // happen in captureLead, as for imports and capture endpoints.
         const res = await withForm(
           () =>
-            withOrg(db, scope(r), (tx) =>
-              createLead(tx, r.actor, { ...input, pipelineId, stageId: stageId || undefined }),
-            ),
+            withOrg(db, scope(r), async (tx) => {
+              if (!isUuid(pipelineId) || !(await findPipeline(tx, pipelineId)))
+                throw PIPELINE_ERRORS.notFound()
+              const score = input.score.trim()
+              return captureLead(
+                tx,
+                {
+                  ...input,
+                  tags: input.tags.split(','),
+                  custom,
+                  pipelineId,
+                  stageId: stageId || null,
+                  score: score ? Number(score) : null,
+                },
+                { actorId: r.auth.user.id, channel: 'manual' },
+              )
+            }),
           async (e) => {
             const data = await withOrg(db, scope(r), async (tx) => {
               const pipeline = isUuid(pipelineId) ? await findPipeline(tx, pipelineId) : null
@@ -324,6 +350,7 @@ export function pipelineRoutes(deps: AppDeps) {
                 pipeline,
                 stages: await listStages(tx, pipelineId),
                 ctx: await boardContext(tx, r.auth.user.id),
+                customFields: await listCustomFields(tx),
               }
             })
             return html(
@@ -336,16 +363,42 @@ export function pipelineRoutes(deps: AppDeps) {
                 stages={data.stages}
                 members={data.ctx.members}
                 currency={data.pipeline.currency}
-                form={{ values: { ...input } as unknown as Record<string, string>, errors: e }}
+                form={{
+                  values: {
+                    ...(input as unknown as Record<string, string>),
+                    ...postedCustomValues(data.customFields, custom),
+                  },
+                  errors: e,
+                }}
+                customFields={data.customFields}
               />,
               422,
             )
           },
         )
         if (!res.ok) return res.response
-        if (fragment(r, 'drawer-root')) return changed(await drawerResponse(r, res.value.id), res.value.id)
-        setFlash(r, 'success', r.t('pipeline.lead.created_flash', { name: input.fullName.trim() }))
-        return redirect(r, leadUrl(res.value.id))
+        const id = res.value.leadId
+        const outcome = res.value.outcome
+        if (fragment(r, 'drawer-root')) {
+          const notice =
+            outcome === 'merged'
+              ? 'dedup.notice_merged'
+              : outcome === 'flagged'
+                ? 'dedup.notice_flagged'
+                : undefined
+          return changed(await drawerResponse(r, id, notice ? { notice } : {}), id)
+        }
+        const name = input.fullName.trim()
+        setFlash(
+          r,
+          'success',
+          outcome === 'merged'
+            ? r.t('dedup.created_merged_flash', { name })
+            : outcome === 'flagged'
+              ? r.t('dedup.created_flagged_flash', { name })
+              : r.t('pipeline.lead.created_flash', { name }),
+        )
+        return redirect(r, leadUrl(id))
       })
       .get('/pipeline/leads/:leadId', async ({ request, params }) => {
         const r = await requireOrg(deps, request)
@@ -389,17 +442,21 @@ export function pipelineRoutes(deps: AppDeps) {
         const r = await requireOrg(deps, request)
         if (!isUuid(params.leadId)) throw PIPELINE_ERRORS.notFound()
         const input = leadInput(body)
+        const custom = customFromForm(body)
         const version = Number(field(body, 'version'))
         try {
-          await withOrg(db, scope(r), (tx) => updateLead(tx, r.actor, params.leadId, input, version))
+          await withOrg(db, scope(r), (tx) =>
+            updateLead(tx, r.actor, params.leadId, { ...input, custom }, version),
+          )
         } catch (err) {
-          if (err instanceof FormError)
-            return drawerResponse(
-              r,
-              params.leadId,
-              { edit: { values: input as unknown as Record<string, string>, errors: err } },
-              422,
-            )
+          if (err instanceof FormError) {
+            const defs = await withOrg(db, scope(r), listCustomFields)
+            const values = {
+              ...(input as unknown as Record<string, string>),
+              ...postedCustomValues(defs, custom),
+            }
+            return drawerResponse(r, params.leadId, { edit: { values, errors: err } }, 422)
+          }
           if (err instanceof AppError && err.code === 'pipeline.conflict')
             return drawerResponse(r, params.leadId, { notice: 'pipeline.error.conflict' }, 409)
           throw err

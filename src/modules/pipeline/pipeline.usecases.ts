@@ -7,11 +7,12 @@ import { and, asc, eq, sql } from 'drizzle-orm'
 import { rowsOf } from '../../platform/db/client'
 import type { OrgTx, SystemTx } from '../../platform/db/tenancy'
 import { recordEvent } from '../../platform/events/events.outbox'
-import { Check, forbidden } from '../../platform/http/errors'
+import { Check, FormError, forbidden } from '../../platform/http/errors'
 import { EMAIL_RE, normalizeEmail } from '../../shared/email'
 import { type Locale, translator } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
 import { toE164 } from '../../shared/phone'
+import { validateCustom } from '../leads/leads.custom-fields'
 import { leadKeys, orgDefaultCountry } from '../leads/leads.normalize'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Role } from '../orgs/orgs.table'
@@ -313,17 +314,41 @@ export async function createLead(
   return { id: created.id, pipelineId: pipeline.id, stageId: stage.id }
 }
 
-type Diffable = Record<string, string | number | null | string[]>
+type Diffable = Record<string, unknown>
 
-/** Edits a lead's fields (compare-and-set on `version`), with a before/after timeline entry. */
+/**
+ * Edits a lead's fields (compare-and-set on `version`), with a before/after timeline entry.
+ * `custom` (when the form showed custom fields) is validated by validateCustom as a full write and
+ * stored; each changed custom field is its own `custom.<key>` entry of the timeline's changes.
+ */
 export async function updateLead(
   tx: OrgTx,
   actor: PipelineActor,
   leadId: string,
-  input: LeadInput,
+  input: LeadInput & { custom?: Record<string, unknown> },
   expectedVersion: number,
 ) {
-  const clean = await validateLead(tx, input)
+  // Contact fields and custom fields are checked together: the form shows every error at once.
+  const errors: FormError[] = []
+  const clean = await validateLead(tx, input).catch((e) => {
+    if (e instanceof FormError) errors.push(e)
+    else throw e
+    return null
+  })
+  const custom =
+    input.custom === undefined
+      ? undefined
+      : await validateCustom(tx, input.custom).catch((e) => {
+          if (e instanceof FormError) errors.push(e)
+          else throw e
+          return undefined
+        })
+  if (errors.length)
+    throw new FormError(
+      Object.assign({}, ...errors.map((e) => e.fields)),
+      Object.assign({}, ...errors.map((e) => e.params)),
+    )
+  if (!clean) throw new Error('unreachable')
   const [before] = await tx.select().from(leads).where(eq(leads.id, leadId)).for('update')
   if (!before) throw notFound()
   if (before.version !== expectedVersion) throw PIPELINE_ERRORS.conflict()
@@ -340,6 +365,12 @@ export async function updateLead(
     score: before.score,
   }
   const next: Diffable = { ...clean }
+  if (custom !== undefined) {
+    for (const k of new Set([...Object.keys(before.custom ?? {}), ...Object.keys(custom)])) {
+      old[`custom.${k}`] = before.custom?.[k] ?? null
+      next[`custom.${k}`] = custom[k] ?? null
+    }
+  }
   const changed = Object.keys(next).filter((k) => JSON.stringify(old[k]) !== JSON.stringify(next[k]))
   if (!changed.length) return { version: before.version, changed }
   const [after] = await tx
@@ -347,6 +378,7 @@ export async function updateLead(
     .set({
       ...clean,
       ...leadKeys(clean),
+      ...(custom !== undefined ? { custom } : {}),
       tags: sql`${pgTextArray(clean.tags)}::text[]`,
       version: sql`${leads.version} + 1`,
       updatedAt: new Date(),

@@ -1,14 +1,41 @@
 import { en as coreEn } from './en'
+import { inboxEn, inboxPtBR } from './inbox'
+import { captureEn, capturePtBR } from './leads-capture'
+import { dedupEn, dedupPtBR } from './leads-dedup'
+import { leadsImportEn, leadsImportPtBR } from './leads-import'
+import { leadsListEn, leadsListPtBR } from './leads-list'
+import { scoringEn, scoringPtBR } from './leads-scoring'
 import { pipelineEn, pipelinePtBR } from './pipeline'
 import { ptBR as corePtBR } from './pt-BR'
+import { whatsappEn, whatsappPtBR } from './whatsapp'
 
 /**
  * Catalogs: the core one (en.ts / pt-BR.ts) plus one file per module (e.g. `pipeline.ts` exporting
  * `pipelineEn` and `pipelinePtBR: Record<keyof typeof pipelineEn, string>`), merged here. English is
  * the reference type: a pt-BR catalog missing a key does not compile.
  */
-const en = { ...coreEn, ...pipelineEn }
-const ptBR: Record<keyof typeof en, string> = { ...corePtBR, ...pipelinePtBR }
+const en = {
+  ...coreEn,
+  ...pipelineEn,
+  ...leadsImportEn,
+  ...captureEn,
+  ...dedupEn,
+  ...scoringEn,
+  ...leadsListEn,
+  ...inboxEn,
+  ...whatsappEn,
+}
+const ptBR: Record<keyof typeof en, string> = {
+  ...corePtBR,
+  ...pipelinePtBR,
+  ...leadsImportPtBR,
+  ...capturePtBR,
+  ...dedupPtBR,
+  ...scoringPtBR,
+  ...leadsListPtBR,
+  ...inboxPtBR,
+  ...whatsappPtBR,
+}
 
 export type MessageKey = keyof typeof en
 export const LOCALES = ['pt-BR', 'en'] as const

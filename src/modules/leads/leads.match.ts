@@ -1,0 +1,192 @@
+/**
+ * The match score of two lead records: pure functions, no database.
+ *
+ * Evidence is added up as log-odds points (the Fellegi–Sunter idea behind record linkage), then
+ * turned into a percentage with the logistic function, so each piece of evidence is one readable
+ * reason ("same phone +7", "different email −2.5") and thresholds are plain percentages.
+ *
+ * Names are compared token by token with Jaro-Winkler (`@skyra/jaro-winkler`: a small, typed,
+ * dependency-free implementation; Jaro-Winkler is the comparator Winkler designed for person names
+ * in census record linkage — it forgives typos and rewards a shared beginning). Tokens are folded
+ * (accents, case) and Portuguese particles dropped before (`nameTokens`), and matched as a bag, so
+ * "Silva, Maria" = "Maria da Silva" and "João" = "Joao"; a missing middle name costs little.
+ *
+ * Contact data decides: the same phone or the same email key is strong evidence for; a different
+ * phone AND a different email is strong evidence against, which keeps five "Maria Silva" apart.
+ */
+import { jaroWinkler } from '@skyra/jaro-winkler'
+import { fold } from '../../shared/text'
+import type { MatchReason } from './leads.dedup.table'
+
+export interface MatchRecord {
+  /** leads.name_key: folded tokens without particles. */
+  nameKey: string
+  /** E.164. */
+  phone: string | null
+  emailKey: string | null
+  company: string | null
+}
+
+export interface MatchResult {
+  /** 0..100. */
+  score: number
+  /** A shared phone or email backs it: may merge automatically when the score is high enough. */
+  certain: boolean
+  /** Name similarity 0..1. */
+  nameSimilarity: number
+  reasons: MatchReason[]
+}
+
+const PRIOR = -4
+const WORST_TOKEN = 0.88
+
+/** One typo apart: one letter inserted, dropped, replaced, or two neighbours swapped. */
+export function oneEditApart(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false
+  let i = 0
+  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2)
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1)
+}
+
+/**
+ * Two name tokens: Jaro-Winkler, with initials ("m" for "maria") counted as a near match and a
+ * single typo in a word of four letters or more ("Mria", "Deniel") counted as close (0.92), where
+ * Jaro-Winkler alone can fall below different names that share a beginning.
+ */
+function tokenSim(a: string, b: string): number {
+  if (a === b) return 1
+  if (a.length === 1 || b.length === 1) return a[0] === b[0] ? 0.9 : 0
+  const jw = jaroWinkler(a, b)
+  return Math.min(a.length, b.length) >= 4 && oneEditApart(a, b) ? Math.max(jw, 0.92) : jw
+}
+
+/**
+ * Similarity of two names: every token pair is scored, then pairs are taken best first (each token
+ * used once), so word order does not matter. `sim` mixes the mean and the worst pair, so one wrong
+ * first name ("Maria" vs "Ana" Silva) is not averaged away; `worst` is that worst pair. A missing
+ * middle name costs 3%; a lone first name against a full name is weak evidence (× 0.85).
+ */
+export function nameMatch(aKey: string, bKey: string): { sim: number; worst: number } {
+  const a = aKey.split(' ').filter(Boolean)
+  const b = bKey.split(' ').filter(Boolean)
+  if (!a.length || !b.length) return { sim: 0, worst: 0 }
+  const pairs: [number, number, number][] = []
+  for (let i = 0; i < a.length; i++)
+    for (let j = 0; j < b.length; j++) pairs.push([tokenSim(a[i]!, b[j]!), i, j])
+  pairs.sort((x, y) => y[0] - x[0])
+  const usedA = new Set<number>()
+  const usedB = new Set<number>()
+  const scores: number[] = []
+  const want = Math.min(a.length, b.length)
+  for (const [s, i, j] of pairs) {
+    if (usedA.has(i) || usedB.has(j)) continue
+    usedA.add(i)
+    usedB.add(j)
+    scores.push(s)
+    if (scores.length === want) break
+  }
+  const mean = scores.reduce((x, y) => x + y, 0) / scores.length
+  const worst = Math.min(...scores)
+  let sim = 0.5 * mean + 0.5 * worst
+  if (a.length !== b.length) sim *= want === 1 ? 0.85 : 0.97
+  return { sim: Math.round(sim * 1000) / 1000, worst: Math.round(worst * 1000) / 1000 }
+}
+
+export const nameSimilarity = (aKey: string, bKey: string) => nameMatch(aKey, bKey).sim
+
+/**
+ * The phone as compared: E.164, with Brazil's ninth digit put back on an eight-digit mobile
+ * (+55 92 7111-2143 and +55 92 97111-2143 are one line: libphonenumber still accepts some old
+ * eight-digit mobile ranges as valid, so the stored forms can differ).
+ */
+export function phoneKey(e164: string | null | undefined): string | null {
+  if (!e164) return null
+  const m = /^\+55(\d{2})([6-9]\d{7})$/.exec(e164)
+  return m ? `+55${m[1]}9${m[2]}` : e164
+}
+
+/** Both stored forms a Brazilian mobile may have (for blocking on the phone index). */
+export function phoneVariants(e164: string | null | undefined): string[] {
+  const key = phoneKey(e164)
+  if (!key) return []
+  const m = /^\+55(\d{2})9([6-9]\d{7})$/.exec(key)
+  return m ? [key, `+55${m[1]}${m[2]}`] : [key]
+}
+
+// Legal-form suffixes that say nothing about which company it is.
+const COMPANY_NOISE = new Set(['ltda', 'sa', 's', 'a', 'me', 'epp', 'eireli', 'mei', 'cia', 'inc', 'llc'])
+export function companyKey(company: string | null | undefined): string {
+  return fold(company)
+    .replace(/[@.+]/g, ' ')
+    .split(' ')
+    .filter((t) => t && !COMPANY_NOISE.has(t))
+    .join(' ')
+}
+
+const round = (n: number) => Math.round(n * 10) / 10
+
+export interface MatchContext {
+  /**
+   * How many existing leads carry (almost) this same name: 1 means the candidate is the only one,
+   * which makes a name-only agreement likelier to be the same person; 3 or more (five "Maria
+   * Silva") makes it weak. Unknown: 0.
+   */
+  sameNameCount?: number
+}
+
+/** The match score of two records, with its reasons (codes and points, no personal data). */
+export function matchScore(a: MatchRecord, b: MatchRecord, ctx: MatchContext = {}): MatchResult {
+  const reasons: MatchReason[] = []
+  const { sim, worst } = nameMatch(a.nameKey, b.nameKey)
+  let namePoints: number
+  // A token that matches nothing well ("Ana" vs "Luana" Santana Gomes: JW 0.87) is another name.
+  if (worst < WORST_TOKEN) namePoints = sim >= 0.75 ? -4 : -6
+  else if (Math.min(a.nameKey.split(' ').length, b.nameKey.split(' ').length) === 1)
+    namePoints = 1.5 // a lone first name ("Maria") says little
+  else if (sim >= 0.97) namePoints = 4
+  else if (sim >= 0.92) namePoints = 3
+  else if (sim >= 0.85) namePoints = 1.5
+  else if (sim >= 0.75) namePoints = -1
+  else namePoints = -5
+  reasons.push({
+    code: namePoints > 0 ? 'name_similar' : 'name_different',
+    points: namePoints,
+    similarity: sim,
+  })
+  if (sim >= 0.92) {
+    // Three or more tokens on both sides ("Priscila Figueiredo Araújo"): a specific name.
+    const tokens = Math.min(a.nameKey.split(' ').length, b.nameKey.split(' ').length)
+    if (tokens >= 3) reasons.push({ code: 'name_full', points: 1 })
+    const n = ctx.sameNameCount ?? 0
+    if (n === 1) reasons.push({ code: 'name_unique', points: 1 })
+    else if (n >= 3) reasons.push({ code: 'name_common', points: -1.5 })
+  }
+  if (a.phone && b.phone) {
+    if (phoneKey(a.phone) === phoneKey(b.phone)) reasons.push({ code: 'phone_same', points: 7 })
+    else reasons.push({ code: 'phone_different', points: -4 })
+  }
+  if (a.emailKey && b.emailKey) {
+    if (a.emailKey === b.emailKey) reasons.push({ code: 'email_same', points: 7 })
+    else reasons.push({ code: 'email_different', points: -2.5 })
+  }
+  const ca = companyKey(a.company)
+  const cb = companyKey(b.company)
+  if (ca && cb) {
+    if (ca === cb || jaroWinkler(ca, cb) >= 0.92) reasons.push({ code: 'company_same', points: 1 })
+    else reasons.push({ code: 'company_different', points: -0.5 })
+  }
+  const total = PRIOR + reasons.reduce((s, r) => s + r.points, 0)
+  const score = Math.round(100 / (1 + Math.exp(-total)))
+  // Certain only with a shared phone or email: a name alone never merges by itself.
+  const contact = reasons.some((r) => r.code === 'phone_same' || r.code === 'email_same')
+  return {
+    score,
+    certain: contact,
+    nameSimilarity: sim,
+    reasons: reasons.map((r) => ({ ...r, points: round(r.points) })),
+  }
+}
