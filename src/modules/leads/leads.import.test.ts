@@ -1,0 +1,387 @@
+/**
+ * CSV import end to end through the UI routes (upload → mapping → start → the job → report), on the
+ * messy fixtures (BOM, accents, quoted commas and line breaks, bad phones, empty names, duplicates of
+ * existing leads and of other rows), plus resume after a stop without duplicates.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { BASE, createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { withOrg } from '../../platform/db/tenancy'
+import { silentLogger } from '../../platform/events/events.pg'
+import { createWorker, type Worker } from '../../platform/jobs/jobs.worker'
+import type { Member } from '../pipeline/pipeline.fixtures'
+import { captureLead } from './leads.capture'
+import {
+  BATCH_SIZE,
+  findImport,
+  importJobTuning,
+  importRows,
+  leadImportJob,
+  storedChunks,
+} from './leads.import'
+
+const FIXTURES = join(import.meta.dir, '../../../test/fixtures')
+const messy = readFileSync(join(FIXTURES, 'leads-messy.csv'))
+const messyLatin1 = readFileSync(join(FIXTURES, 'leads-messy-latin1.csv'))
+
+let t: TestApp
+let a: Member
+
+beforeAll(async () => {
+  t = await createTestApp()
+  a = await signUpClient(t, { orgName: 'Importadora A' })
+})
+afterAll(() => t.close())
+
+const cookie = (m: Member) => [...m.client.jar].map(([k, v]) => `${k}=${v}`).join('; ')
+
+async function upload(t: TestApp, m: Member, name: string, bytes: Uint8Array | string) {
+  const fd = new FormData()
+  fd.append('file', new File([bytes as BlobPart], name, { type: 'text/csv' }))
+  return t.handle(
+    new Request(`${BASE}/leads/import`, {
+      method: 'POST',
+      body: fd,
+      headers: { cookie: cookie(m), origin: BASE },
+      redirect: 'manual',
+    }),
+  )
+}
+
+/** Uploads, and returns the import id from the redirect to the mapping screen. */
+async function uploaded(m: Member, name: string, bytes: Uint8Array | string) {
+  const res = await upload(t, m, name, bytes)
+  expect(res.status).toBe(303)
+  const loc = res.headers.get('location')!
+  expect(loc).toMatch(/^\/leads\/import\/[0-9a-f-]{36}$/)
+  return loc.split('/').pop()!
+}
+
+/** The mapping form as the page rendered it (the guessed selects), overridable. */
+function mappingForm(html: string, extra: Record<string, string> = {}) {
+  const form: Record<string, string> = { dedup: 'auto', target: '', defaultSource: '', defaultTags: '' }
+  for (const m of html.matchAll(/<select[^>]*name="(map\.\d+)"[^>]*>([\s\S]*?)<\/select>/g)) {
+    const selected = /<option value="([^"]*)" selected/.exec(m[2]!)
+    form[m[1]!] = selected?.[1] ?? ''
+  }
+  return { ...form, ...extra }
+}
+
+const runJobs = () => createWorker({ db: t.db, log: silentLogger, jobs: [leadImportJob] }).runDue()
+
+async function leadsOf(orgId: string) {
+  return t.db.raw.query<{ full_name: string; phone: string | null; email: string | null; tags: string[] }>(
+    'select full_name, phone, email, tags from leads where organization_id = $1 order by full_name',
+    [orgId],
+  )
+}
+
+describe('import through the UI routes', () => {
+  let existing: string
+
+  beforeAll(async () => {
+    // A lead that row 6 of the fixture ("Maria Conceição", same phone and Gmail address) duplicates.
+    existing = await withOrg(t.db, { orgId: a.orgId, userId: a.userId }, async (tx) => {
+      const r = await captureLead(
+        tx,
+        { fullName: 'Maria da Conceição', phone: '11 98765-4321', email: 'mariaconceicao@gmail.com' },
+        { actorId: a.userId, channel: 'manual', dedup: 'off' },
+      )
+      return r.leadId
+    })
+  })
+
+  test('upload → mapping guessed from pt-BR headers, preview normalises phones and marks bad cells', async () => {
+    const id = await uploaded(a, 'leads-messy.csv', messy)
+    const page = await a.client.page(`/leads/import/${id}`)
+    // BOM, comma separator, 11 data rows (the blank row is skipped), UTF-8.
+    expect(page).toContain('11 linhas · UTF-8 · separado por vírgula')
+    const form = mappingForm(page)
+    expect(form).toMatchObject({
+      'map.0': 'fullName',
+      'map.1': 'email',
+      'map.2': 'phone',
+      'map.3': 'company',
+      'map.4': 'jobTitle',
+      'map.5': 'value',
+      'map.6': 'source',
+      'map.7': 'tags',
+      'map.8': 'note',
+    })
+    // The preview: the phone in national form, the quoted comma kept, the empty name marked.
+    expect(page).toContain('(11) 98765-1111')
+    expect(page).toContain('Silva, Souza &amp; Cia')
+    expect(page).toContain('O nome está vazio')
+    expect(page).toContain('&quot;123&quot; não é um telefone válido')
+    expect(page).toContain('Será rejeitada')
+
+    // Changing the mapping re-renders only the preview for htmx (the name ignored: nothing to preview).
+    const res = await a.client.post(
+      `/leads/import/${id}/preview`,
+      { ...form, 'map.0': '' },
+      { 'hx-request': 'true', 'hx-target': 'import-preview' },
+    )
+    expect(res.status).toBe(200)
+    const frag = await res.text()
+    expect(frag).toContain('id="import-preview"')
+    expect(frag).not.toContain('<html')
+    expect(frag).toContain('Escolha a coluna que tem o nome para ver a prévia.')
+
+    // Starting without a name column is refused with the mapping kept (422), nothing queued.
+    const bad = await a.client.post(`/leads/import/${id}/start`, { ...form, 'map.0': '' })
+    expect(bad.status).toBe(422)
+    expect(await bad.text()).toContain('Escolha a coluna que tem o nome.')
+    expect((await findStatus(id)).status).toBe('draft')
+  })
+
+  async function findStatus(id: string) {
+    return (await withOrg(t.db, { orgId: a.orgId, userId: a.userId }, (tx) => findImport(tx, id)))!
+  }
+
+  test('start → the job imports every row through capture: created, merged, rejected with reasons', async () => {
+    const before = (await leadsOf(a.orgId)).length
+    const id = await uploaded(a, 'leads-messy.csv', messy)
+    const form = mappingForm(await a.client.page(`/leads/import/${id}`), { defaultTags: 'planilha' })
+    const res = await a.client.post(`/leads/import/${id}/start`, form)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe(`/leads/import/${id}`)
+    // Queued: the page shows the progress bar at 0%, live.
+    const queued = await a.client.page(`/leads/import/${id}`)
+    expect(queued).toContain(`data-import-live="${id}"`)
+    expect(queued).toContain('aria-valuenow="0"')
+    // Starting twice queues one job.
+    await a.client.post(`/leads/import/${id}/start`, form)
+    expect(await runJobs()).toBe(1)
+
+    const imp = await findStatus(id)
+    expect({
+      status: imp.status,
+      processed: imp.processedRows,
+      created: imp.createdCount,
+      merged: imp.mergedCount,
+      flagged: imp.flaggedCount,
+      rejected: imp.rejectedCount,
+    }).toEqual({ status: 'completed', processed: 11, created: 5, merged: 2, flagged: 0, rejected: 4 })
+    const leads = await leadsOf(a.orgId)
+    expect(leads.length).toBe(before + 5)
+    const joao = leads.find((l) => l.full_name === 'João da Silva')!
+    // E.164 phone; tags from the file, the default tag and the duplicate row's tag (merged in).
+    expect(joao.phone).toBe('+5511987651111')
+    expect([...joao.tags].sort()).toEqual(['indicação', 'planilha', 'retorno', 'vip'])
+    expect(leads.find((l) => l.full_name === 'Fernanda "Nanda" Lima')).toBeDefined()
+    expect(leads.find((l) => l.full_name === 'José Carlos Pereira')!.phone).toBe('+5511944447777')
+    // The file is not kept once the import is done.
+    const chunks = await t.db.raw.query('select 1 from lead_import_chunks where import_id = $1', [id])
+    expect(chunks.length).toBe(0)
+
+    // The report page: counts and the rows that did not create a lead, with reasons.
+    const report = await a.client.page(`/leads/import/${id}`)
+    expect(report).toContain('Importação de leads-messy.csv')
+    expect(report).toContain('aria-valuenow="100"')
+    expect(report).toContain('O nome está vazio')
+    expect(report).toContain('Mesclada a um lead existente')
+    expect(report).toContain(`/pipeline/leads/${existing}`)
+    const rows = await t.db.raw.query<{ row_number: number; outcome: string; reasons: any }>(
+      'select row_number, outcome, reasons from lead_import_rows where import_id = $1 order by row_number',
+      [id],
+    )
+    expect(rows.map((r) => [r.row_number, r.outcome, Object.keys(r.reasons)])).toEqual([
+      [3, 'rejected', ['fullName']],
+      [4, 'rejected', ['phone']],
+      [5, 'rejected', ['email']],
+      [6, 'merged', []],
+      [7, 'merged', []],
+      [8, 'rejected', ['value']],
+    ])
+
+    // The report as CSV (UTF-8 BOM, `;`): the original cells back, for fixing and re-importing.
+    const csv = await a.client.get(`/leads/import/${id}/report.csv`)
+    expect(csv.status).toBe(200)
+    expect(csv.headers.get('content-type')).toContain('text/csv')
+    expect(csv.headers.get('content-disposition')).toContain('leads-messy-relatorio.csv')
+    const bytes = new Uint8Array(await csv.arrayBuffer())
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]) // the BOM Excel needs to read UTF-8
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes).slice(1)
+    expect(text.startsWith('Linha;Resultado;Motivos;Lead;Nome completo;E-mail;Celular')).toBe(true)
+    expect(text).toContain(
+      '5;Rejeitada;"""123"" não é um telefone válido";;Pedro Álvares Cabral;pedro@example.com;123',
+    )
+    expect(text).toContain('9;Rejeitada;"""abc"" não é um valor";;Lúcia Ferreira')
+    expect(text.trim().split('\r\n').length).toBe(7)
+
+    // The history lists it with its result.
+    const history = await a.client.page('/leads/import')
+    expect(history).toContain('leads-messy.csv')
+    expect(history).toContain('5 novos · 2 mesclados · 0 em revisão · 4 rejeitados')
+  })
+
+  test('a Latin-1 (Windows-1252) file with `;` reads the same, accents and curly quotes intact', async () => {
+    const b = await signUpClient(t, { orgName: 'Latin B' })
+    const id = await uploaded(b, 'excel.csv', messyLatin1)
+    const page = await b.client.page(`/leads/import/${id}`)
+    expect(page).toContain('Latin-1 (Windows-1252) · separado por ponto e vírgula')
+    expect(page).toContain('Ana Beatriz Gonçalves')
+    const form = mappingForm(page, { dedup: 'off' })
+    expect(form['map.0']).toBe('fullName')
+    expect((await b.client.post(`/leads/import/${id}/start`, form)).status).toBe(303)
+    await runJobs()
+    const imp = (await withOrg(t.db, { orgId: b.orgId, userId: b.userId }, (tx) => findImport(tx, id)))!
+    // dedup 'off': the in-file duplicate becomes a lead too.
+    expect([imp.createdCount, imp.mergedCount, imp.rejectedCount]).toEqual([7, 0, 4])
+    const names = (await leadsOf(b.orgId)).map((l) => l.full_name)
+    expect(names).toContain('Ana Beatriz Gonçalves')
+    const notes = await t.db.raw.query<{ data: any }>(
+      `select a.data from lead_activities a join leads l on l.id = a.lead_id
+       where l.organization_id = $1 and a.kind = 'note'`,
+      [b.orgId],
+    )
+    expect(notes.map((n) => n.data.body)).toContain('Cliente “quente” – ligar às 9h')
+    expect(notes.map((n) => n.data.body)).toContain('Quer orçamento\nem duas linhas')
+  })
+
+  test('bad uploads: no file, empty, an unclosed quote, a header only — 4xx with the reason, nothing stored', async () => {
+    const fd = new FormData()
+    const noFile = await t.handle(
+      new Request(`${BASE}/leads/import`, {
+        method: 'POST',
+        body: fd,
+        headers: { cookie: cookie(a), origin: BASE },
+      }),
+    )
+    expect(noFile.status).toBe(422)
+    expect(await noFile.text()).toContain('Escolha um arquivo CSV.')
+    const empty = await upload(t, a, 'vazio.csv', '')
+    expect([422, 400]).toContain(empty.status)
+    const unclosed = await upload(
+      t,
+      a,
+      'quebrado.csv',
+      'nome;telefone\n"Maria;11 98765-4321\nJoão;11 91234-5678\n',
+    )
+    expect(unclosed.status).toBe(422)
+    expect(await unclosed.text()).toContain(
+      'Não foi possível ler este arquivo como CSV (problema perto da linha',
+    )
+    const headerOnly = await upload(t, a, 'cabecalho.csv', 'nome;telefone\n')
+    expect(headerOnly.status).toBe(422)
+    expect(await headerOnly.text()).toContain('O arquivo tem cabeçalho, mas nenhuma linha.')
+    const n = await t.db.raw.query(
+      "select 1 from lead_imports where organization_id = $1 and filename in ('vazio.csv','quebrado.csv','cabecalho.csv')",
+      [a.orgId],
+    )
+    expect(n.length).toBe(0)
+  })
+
+  test('a file over the size limit is refused with 413 and a clear message', async () => {
+    const big = new Uint8Array(50 * 1024 * 1024 + 10).fill(0x61)
+    const res = await upload(t, a, 'enorme.csv', big)
+    expect(res.status).toBe(413)
+    expect(await res.text()).toContain('O arquivo passa de 50 MB. Divida-o em arquivos menores.')
+  })
+})
+
+describe('resume after a stop', () => {
+  const rows = (n: number) =>
+    `nome;telefone;email\n${Array.from(
+      { length: n },
+      (_, i) => `Pessoa ${i + 1};11 9${String(10000000 + i).padStart(8, '0')};p${i + 1}@example.com`,
+    ).join('\n')}\n`
+
+  test('a run stopped after some batches resumes at the checkpoint: every row once, no duplicates', async () => {
+    const c = await signUpClient(t, { orgName: 'Resume C' })
+    const id = await uploaded(c, 'retomada.csv', rows(40))
+    const form = mappingForm(await c.client.page(`/leads/import/${id}`), { dedup: 'off' })
+    expect((await c.client.post(`/leads/import/${id}/start`, form)).status).toBe(303)
+    const run = <T>(fn: Parameters<typeof withOrg<T>>[2]) =>
+      withOrg(t.db, { orgId: c.orgId, userId: c.userId }, fn)
+    // A first worker does two batches of 7 and is stopped (its signal aborts before the third).
+    const stop = new AbortController()
+    let batches = 0
+    const imp = (await run((tx) => findImport(tx, id)))!
+    const err = await importRows(
+      {
+        run,
+        imp,
+        actorId: c.userId,
+        batchSize: 7,
+        maxTransactionMs: 600_000, // batches of exactly 7, whatever the machine's speed
+        signal: stop.signal,
+        onBatch: () => {
+          if (++batches === 2) stop.abort()
+        },
+      },
+      storedChunks(run, id),
+    ).then(
+      () => null,
+      (e) => e,
+    )
+    expect(err?.message).toBe('import stopped')
+    expect((await run((tx) => findImport(tx, id)))!.processedRows).toBe(14)
+    expect((await leadsOf(c.orgId)).length).toBe(14)
+
+    // The job (as after a restart) picks up at row 15.
+    expect(await runJobs()).toBe(1)
+    const done = (await run((tx) => findImport(tx, id)))!
+    expect([done.status, done.processedRows, done.createdCount]).toEqual(['completed', 40, 40])
+    const leads = await leadsOf(c.orgId)
+    expect(leads.length).toBe(40)
+    expect(new Set(leads.map((l) => l.full_name)).size).toBe(40)
+  })
+
+  test('a worker shut down mid-import hands the job back; the next worker finishes it without duplicates', async () => {
+    const d = await signUpClient(t, { orgName: 'Resume D' })
+    const id = await uploaded(d, 'grande.csv', rows(120))
+    const form = mappingForm(await d.client.page(`/leads/import/${id}`), { dedup: 'off' })
+    expect((await d.client.post(`/leads/import/${id}/start`, form)).status).toBe(303)
+    const first = createWorker({ db: t.db, log: silentLogger, jobs: [leadImportJob], pollMs: 20 })
+    let stopping: ReturnType<Worker['stop']> | null = null
+    // The shutdown (SIGTERM) arrives after the second batch of 20 has committed.
+    importJobTuning.batchSize = 20
+    importJobTuning.afterBatch = async (p) => {
+      if (p.processed < 40) return
+      stopping ??= first.stop({ timeoutMs: 0 })
+      await stopping // the handler goes on only once the shutdown has aborted it
+    }
+    try {
+      await first.start()
+      const deadline = Date.now() + 90_000
+      while (!stopping && Date.now() < deadline) await Bun.sleep(20)
+      await stopping
+    } finally {
+      importJobTuning.afterBatch = undefined
+    }
+    const mid = await t.db.raw.query<{ status: string; processed_rows: number }>(
+      'select status, processed_rows from lead_imports where id = $1',
+      [id],
+    )
+    expect(mid[0]!.status).toBe('running')
+    expect(mid[0]!.processed_rows).toBeGreaterThanOrEqual(40)
+    expect(mid[0]!.processed_rows).toBeLessThan(120)
+    // Handed back to the queue (released at shutdown, or failed by the abort and due for a retry).
+    const jobs = await t.db.raw.query<{ state: string }>(
+      "select state from jobs where name = 'leads.import' and payload->>'importId' = $1",
+      [id],
+    )
+    expect(jobs.length).toBe(1)
+    expect(['queued', 'failed']).toContain(jobs[0]!.state)
+    await t.db.raw.query(
+      "update jobs set run_at = now() where name = 'leads.import' and payload->>'importId' = $1",
+      [id],
+    )
+
+    // "After the restart": another worker claims the job and finishes from the checkpoint.
+    expect(await runJobs()).toBe(1)
+    importJobTuning.batchSize = BATCH_SIZE
+    const done = await t.db.raw.query<{ status: string; created_count: number; processed_rows: number }>(
+      'select status, created_count, processed_rows from lead_imports where id = $1',
+      [id],
+    )
+    expect(done[0]).toEqual({ status: 'completed', created_count: 120, processed_rows: 120 })
+    const n = await t.db.raw.query<{ n: number; names: number }>(
+      'select count(*)::int as n, count(distinct full_name)::int as names from leads where organization_id = $1',
+      [d.orgId],
+    )
+    expect(n[0]).toEqual({ n: 120, names: 120 })
+  })
+})

@@ -1,0 +1,755 @@
+/**
+ * CSV import of leads: one row pipeline for the UI (upload → mapping → a durable job) and the CLI
+ * (`loved import`), both reading the file as a stream and writing in batches.
+ *
+ * - Upload: the file is scanned once (encoding, separator, header, row count; an unreadable file is
+ *   refused at once) and stored in 1 MiB bytea chunks with the import (`lead_imports`), so the job
+ *   can run on any instance and after a restart.
+ * - Each batch of rows (BATCH_SIZE, or fewer once its transaction has run MAX_TRANSACTION_MS) is one
+ *   transaction: every row goes through `captureLead` (the
+ *   capture contract: normalisation, deduplication, scoring, assignment) inside its own savepoint,
+ *   the report rows of the batch are written, the counters and the checkpoint (`processed_rows`)
+ *   advance with a compare-and-set, and a `lead.import.progress` event is recorded. A crash loses at
+ *   most the batch in flight, which rolled back: the resumed job skips the committed rows.
+ * - Memory: one chunk of the file, the parser's small buffer and one batch. Counters, never rows.
+ */
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm'
+import { rowsOf } from '../../platform/db/client'
+import type { OrgTx } from '../../platform/db/tenancy'
+import { recordEvent } from '../../platform/events/events.outbox'
+import { AppError, Check, FormError } from '../../platform/http/errors'
+import { defineOrgJob, type OrgJobContext, PermanentJobError } from '../../platform/jobs/jobs.define'
+import { enqueue } from '../../platform/jobs/jobs.queue'
+import { EMAIL_RE, normalizeEmail } from '../../shared/email'
+import { isUuid } from '../../shared/ids'
+import { toE164 } from '../../shared/phone'
+import { fold } from '../../shared/text'
+import { parseMoney, parseTags } from '../pipeline/pipeline.schemas'
+import { type CaptureInput, type CaptureResult, captureLead } from './leads.capture'
+import {
+  blobChunks,
+  CsvFormatError,
+  type CsvShape,
+  type Delimiter,
+  decode,
+  rechunk,
+  records,
+  scanCsv,
+} from './leads.csv'
+import './leads.import.events'
+import {
+  type ImportDedup,
+  type ImportOutcome,
+  type LeadImport,
+  leadImportChunks,
+  leadImportRows,
+  leadImports,
+  type RowReasons,
+} from './leads.import.table'
+import { orgDefaultCountry } from './leads.normalize'
+
+export const CHUNK_BYTES = 1 << 20
+export const MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+export const BATCH_SIZE = 250
+/** ...or fewer rows, when they took this long: one batch never holds the database for long. */
+export const MAX_TRANSACTION_MS = 500
+/**
+ * A pause between batches: on PGlite (one connection) the requests queued behind a batch need a few
+ * short statements each, and would otherwise wait for the next batch at every one of them.
+ */
+export const BATCH_PAUSE_MS = 30
+export const MAX_COLUMNS = 200
+export const DEDUP_MODES: readonly ImportDedup[] = ['auto', 'review', 'off']
+
+/** A transaction runner: `withOrg` bound to one organization (the job's `ctx.tx`, or the CLI's). */
+export type TxRunner = <T>(fn: (tx: OrgTx) => Promise<T>) => Promise<T>
+
+// Mapping ----------------------------------------------------------------------------------------
+
+export const BASE_TARGETS = [
+  'fullName',
+  'lastName',
+  'email',
+  'phone',
+  'company',
+  'jobTitle',
+  'value',
+  'source',
+  'tags',
+  'note',
+] as const
+export type BaseTarget = (typeof BASE_TARGETS)[number]
+/** Targets several columns may feed (joined): tags, notes. */
+const MULTI = new Set<string>(['tags', 'note'])
+
+/** Header names (folded) recognised per target, pt-BR and English. */
+const SYNONYMS: Record<BaseTarget, string[]> = {
+  fullName: [
+    'nome',
+    'nome completo',
+    'name',
+    'full name',
+    'fullname',
+    'nome do cliente',
+    'cliente',
+    'contato',
+    'nome do contato',
+    'lead',
+    'nome do lead',
+    'primeiro nome',
+    'first name',
+  ],
+  lastName: ['sobrenome', 'last name', 'surname', 'ultimo nome'],
+  email: [
+    'email',
+    'e mail',
+    'mail',
+    'endereco de email',
+    'endereco de e mail',
+    'email address',
+    'correio eletronico',
+  ],
+  phone: [
+    'telefone',
+    'celular',
+    'whatsapp',
+    'whats',
+    'zap',
+    'fone',
+    'tel',
+    'cel',
+    'telefone celular',
+    'numero de telefone',
+    'phone',
+    'phone number',
+    'mobile',
+    'mobile phone',
+  ],
+  company: [
+    'empresa',
+    'company',
+    'organizacao',
+    'organization',
+    'razao social',
+    'nome da empresa',
+    'company name',
+  ],
+  jobTitle: ['cargo', 'funcao', 'profissao', 'job title', 'title', 'position', 'role'],
+  value: ['valor', 'value', 'amount', 'valor estimado', 'valor do negocio', 'deal value', 'orcamento'],
+  source: ['origem', 'fonte', 'source', 'canal', 'lead source', 'origem do lead'],
+  tags: ['tags', 'tag', 'etiquetas', 'etiqueta', 'marcadores', 'labels'],
+  note: [
+    'observacoes',
+    'observacao',
+    'obs',
+    'notas',
+    'nota',
+    'notes',
+    'note',
+    'comentarios',
+    'comentario',
+    'descricao',
+  ],
+}
+
+const headerKey = (h: string) =>
+  fold(h)
+    .replace(/[@.+_]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+const SYNONYM_INDEX = new Map<string, BaseTarget>()
+for (const target of BASE_TARGETS) for (const s of SYNONYMS[target]) SYNONYM_INDEX.set(s, target)
+
+export interface CustomFieldRef {
+  key: string
+  label: string
+  type: string
+}
+
+/** Valid mapping targets: the base fields, then `custom.<key>` of the organization's custom fields. */
+export function isTarget(target: string, customs: CustomFieldRef[]): boolean {
+  if ((BASE_TARGETS as readonly string[]).includes(target)) return true
+  return target.startsWith('custom.') && customs.some((c) => `custom.${c.key}` === target)
+}
+
+/** A first guess of each column's target from its header (pt-BR and English names, custom fields). */
+export function guessMapping(headers: string[], customs: CustomFieldRef[]): string[] {
+  const used = new Set<string>()
+  return headers.map((h) => {
+    const k = headerKey(h)
+    let target: string | undefined = SYNONYM_INDEX.get(k)
+    if (!target) {
+      const c = customs.find((c) => headerKey(c.key) === k || headerKey(c.label) === k)
+      if (c) target = `custom.${c.key}`
+    }
+    if (!target || (used.has(target) && !MULTI.has(target))) return ''
+    used.add(target)
+    return target
+  })
+}
+
+export interface ImportSettings {
+  mapping: string[]
+  dedup: ImportDedup
+  pipelineId: string | null
+  stageId: string | null
+  defaultSource: string | null
+  defaultTags: string[]
+}
+
+export interface StageRef {
+  pipelineId: string
+  pipelineName: string
+  stageId: string
+  stageName: string
+}
+
+/** Validates a mapping and the options (throws FormError; field `mapping` for mapping problems). */
+export function checkSettings(
+  s: ImportSettings,
+  ctx: { columns: number; customs: CustomFieldRef[]; stages: StageRef[] },
+): ImportSettings {
+  const check = new Check()
+  if (s.mapping.length !== ctx.columns) check.add('mapping', 'import.error.mapping_invalid')
+  const seen = new Set<string>()
+  for (const target of s.mapping) {
+    if (!target) continue
+    if (!isTarget(target, ctx.customs)) check.add('mapping', 'import.error.mapping_invalid')
+    else if (seen.has(target) && !MULTI.has(target)) check.add('mapping', 'import.error.mapping_twice')
+    seen.add(target)
+  }
+  if (!seen.has('fullName')) check.add('mapping', 'import.error.name_required')
+  if (!DEDUP_MODES.includes(s.dedup)) check.add('dedup', 'import.error.dedup_invalid')
+  if (s.stageId && !ctx.stages.some((st) => st.stageId === s.stageId && st.pipelineId === s.pipelineId))
+    check.add('target', 'import.error.stage_invalid')
+  if (s.pipelineId && !ctx.stages.some((st) => st.pipelineId === s.pipelineId))
+    check.add('target', 'import.error.stage_invalid')
+  if (s.defaultSource && s.defaultSource.length > 60) check.add('defaultSource', 'import.error.source_long')
+  check.throwIfAny()
+  return s
+}
+
+/** Reads the options form: `map.<column>` selects, `dedup`, `target` ("pipeline:stage"), source, tags. */
+export function settingsFromForm(body: Record<string, unknown>, columns: number): ImportSettings {
+  const str = (k: string) => {
+    const v = body[k]
+    return typeof v === 'string' ? v.trim() : Array.isArray(v) && typeof v[0] === 'string' ? v[0].trim() : ''
+  }
+  const mapping = Array.from({ length: columns }, (_, i) => str(`map.${i}`))
+  const [pipelineId = '', stageId = ''] = str('target').split(':')
+  return {
+    mapping,
+    dedup: (str('dedup') || 'auto') as ImportDedup,
+    pipelineId: isUuid(pipelineId) ? pipelineId : null,
+    stageId: isUuid(stageId) ? stageId : null,
+    defaultSource: str('defaultSource').replace(/\s+/g, ' ') || null,
+    defaultTags: parseTags(str('defaultTags')),
+  }
+}
+
+// Rows -------------------------------------------------------------------------------------------
+
+export interface MappedRow {
+  input: CaptureInput
+  /** Problems this import can tell before capture (empty name, unreadable phone, email or value). */
+  reasons: RowReasons
+  /** The normalised phone, for the preview. */
+  phoneE164: string | null
+}
+
+/** A cell as exported by us (`'+55…`, formula-neutralised) reads back as its value. */
+const cellValue = (s: string | undefined) => (s ?? '').replace(/^'(?=[=+\-@])/, '').trim()
+
+export function mapRow(cells: string[], s: ImportSettings, country: string): MappedRow {
+  const parts: Record<string, string[]> = {}
+  const custom: Record<string, unknown> = {}
+  s.mapping.forEach((target, i) => {
+    const v = cellValue(cells[i])
+    if (!target || !v) return
+    if (target.startsWith('custom.')) custom[target.slice(7)] = v
+    else {
+      parts[target] ??= []
+      parts[target].push(v)
+    }
+  })
+  const one = (k: BaseTarget) => parts[k]?.[0] ?? null
+  const fullName = [one('fullName'), one('lastName')].filter(Boolean).join(' ').replace(/\s+/g, ' ').trim()
+  const tagText = (parts.tags ?? []).join(',').replace(/[;|]/g, ',')
+  const tags = parseTags([tagText, ...s.defaultTags].filter(Boolean).join(','))
+  const input: CaptureInput = {
+    fullName,
+    email: one('email'),
+    phone: one('phone'),
+    company: one('company'),
+    jobTitle: one('jobTitle'),
+    value: one('value'),
+    source: one('source') ?? s.defaultSource,
+    tags,
+    custom,
+    pipelineId: s.pipelineId,
+    stageId: s.stageId,
+    note: parts.note?.join('\n') ?? null,
+  }
+  const reasons: RowReasons = {}
+  if (!fullName) reasons.fullName = { key: 'import.reason.name_required' }
+  else if (fullName.length > 200) reasons.fullName = { key: 'import.reason.name_long' }
+  const email = input.email ? normalizeEmail(input.email) : ''
+  if (email && !EMAIL_RE.test(email))
+    reasons.email = { key: 'import.reason.email_invalid', params: { value: input.email! } }
+  const phoneE164 = input.phone ? toE164(input.phone, country) : null
+  if (input.phone && !phoneE164)
+    reasons.phone = { key: 'import.reason.phone_invalid', params: { value: input.phone } }
+  // parseMoney ignores what is not a digit: "abc" would silently become no value.
+  const cents = input.value ? parseMoney(input.value) : null
+  if (input.value && (cents === null || Number.isNaN(cents)))
+    reasons.value = { key: 'import.reason.value_invalid', params: { value: input.value } }
+  return { input, reasons, phoneE164 }
+}
+
+export interface Progress {
+  importId: string
+  status: LeadImport['status']
+  total: number
+  processed: number
+  created: number
+  merged: number
+  flagged: number
+  rejected: number
+}
+
+export const progressOf = (i: LeadImport): Progress => ({
+  importId: i.id,
+  status: i.status,
+  total: i.totalRows,
+  processed: i.processedRows,
+  created: i.createdCount,
+  merged: i.mergedCount,
+  flagged: i.flaggedCount,
+  rejected: i.rejectedCount,
+})
+
+export const settingsOf = (i: LeadImport): ImportSettings => ({
+  mapping: i.mapping,
+  dedup: i.dedup,
+  pipelineId: i.pipelineId,
+  stageId: i.stageId,
+  defaultSource: i.defaultSource,
+  defaultTags: i.defaultTags,
+})
+
+interface ReportRow {
+  rowNumber: number
+  outcome: ImportOutcome
+  leadId: string | null
+  duplicateOfId: string | null
+  reasons: RowReasons
+  cells: string[]
+}
+
+function formReasons(err: FormError): RowReasons {
+  const out: RowReasons = {}
+  for (const [field, key] of Object.entries(err.fields))
+    out[field] = err.params[field] ? { key, params: err.params[field] } : { key }
+  return out
+}
+
+/** One batch in one transaction: capture each row (own savepoint), report, checkpoint, event. */
+async function processBatch(
+  tx: OrgTx,
+  imp: LeadImport,
+  batch: { n: number; cells: string[] }[],
+  ctx: { actorId: string | null; country: string; from: number; maxMs: number },
+): Promise<{ progress: Progress; consumed: number }> {
+  const settings = settingsOf(imp)
+  const counts = { created: 0, merged: 0, flagged: 0, rejected: 0 }
+  const report: ReportRow[] = []
+  const started = performance.now()
+  let consumed = 0
+  for (const row of batch) {
+    // A transaction is bounded in time as well as in rows: PGlite has one connection (every request
+    // waits for it), and captureLead's dedup locks are held until commit.
+    if (consumed > 0 && performance.now() - started > ctx.maxMs) break
+    consumed++
+    const mapped = mapRow(row.cells, settings, ctx.country)
+    const cells = row.cells.slice(0, MAX_COLUMNS).map((c) => c.slice(0, 2000))
+    if (Object.keys(mapped.reasons).length) {
+      counts.rejected++
+      report.push({
+        rowNumber: row.n,
+        outcome: 'rejected',
+        leadId: null,
+        duplicateOfId: null,
+        reasons: mapped.reasons,
+        cells,
+      })
+      continue
+    }
+    let res: CaptureResult
+    try {
+      res = await tx.transaction((sp) =>
+        captureLead(sp as OrgTx, mapped.input, { actorId: ctx.actorId, channel: 'import', dedup: imp.dedup }),
+      )
+    } catch (err) {
+      if (!(err instanceof FormError)) throw err
+      counts.rejected++
+      report.push({
+        rowNumber: row.n,
+        outcome: 'rejected',
+        leadId: null,
+        duplicateOfId: null,
+        reasons: formReasons(err),
+        cells,
+      })
+      continue
+    }
+    counts[res.outcome]++
+    if (res.outcome !== 'created')
+      report.push({
+        rowNumber: row.n,
+        outcome: res.outcome,
+        leadId: res.leadId,
+        duplicateOfId: res.duplicateOfId ?? null,
+        reasons: {},
+        cells,
+      })
+  }
+  if (report.length)
+    await tx
+      .insert(leadImportRows)
+      .values(
+        report.map((r) => ({
+          organizationId: imp.organizationId,
+          importId: imp.id,
+          rowNumber: r.rowNumber,
+          outcome: r.outcome,
+          leadId: r.leadId,
+          duplicateOfId: r.duplicateOfId,
+          reasons: r.reasons,
+          cells: r.cells,
+        })),
+      )
+      .onConflictDoNothing()
+  const to = batch[consumed - 1]!.n
+  // Compare-and-set on the checkpoint: a second runner of the same import (a lost lease) fails here
+  // and its batch rolls back instead of counting rows twice.
+  const [updated] = await tx
+    .update(leadImports)
+    .set({
+      status: 'running',
+      processedRows: to,
+      createdCount: sql`${leadImports.createdCount} + ${counts.created}`,
+      mergedCount: sql`${leadImports.mergedCount} + ${counts.merged}`,
+      flaggedCount: sql`${leadImports.flaggedCount} + ${counts.flagged}`,
+      rejectedCount: sql`${leadImports.rejectedCount} + ${counts.rejected}`,
+      updatedAt: new Date(),
+    })
+    .where(and(eq(leadImports.id, imp.id), eq(leadImports.processedRows, ctx.from)))
+    .returning()
+  if (!updated) throw new ImportCheckpointError(imp.id)
+  const progress = progressOf(updated)
+  await recordEvent(tx, { type: 'lead.import.progress', payload: progress })
+  return { progress, consumed }
+}
+
+export class ImportCheckpointError extends Error {
+  constructor(id: string) {
+    super(`import ${id}: the checkpoint moved (another worker is running it)`)
+  }
+}
+
+export class ImportAbortedError extends Error {}
+
+export interface RunOptions {
+  run: TxRunner
+  /** The import as committed (its processed_rows is where this run starts). */
+  imp: LeadImport
+  actorId: string | null
+  batchSize?: number
+  /** A batch commits early once its transaction has run this long (default MAX_TRANSACTION_MS). */
+  maxTransactionMs?: number
+  /** Pause between batches (default BATCH_PAUSE_MS). */
+  pauseMs?: number
+  signal?: AbortSignal
+  onBatch?: (p: Progress) => void | Promise<void>
+}
+
+/**
+ * Streams the file's rows through the capture pipeline in batches, from the committed checkpoint.
+ * Returns the progress after the last batch (the import is still `running`: the caller finishes it).
+ */
+export async function importRows(opts: RunOptions, bytes: AsyncIterable<Uint8Array>): Promise<Progress> {
+  const { run, imp } = opts
+  const size = opts.batchSize ?? BATCH_SIZE
+  const country = await run((tx) => orgDefaultCountry(tx))
+  let done = imp.processedRows
+  let progress = progressOf(imp)
+  let header = true
+  let n = 0
+  let batch: { n: number; cells: string[] }[] = []
+  const maxMs = opts.maxTransactionMs ?? MAX_TRANSACTION_MS
+  const flush = async () => {
+    while (batch.length) {
+      if (opts.signal?.aborted) throw new ImportAbortedError('import stopped')
+      const from = done
+      const current = batch
+      const r = await run((tx) =>
+        processBatch(tx, imp, current, { actorId: opts.actorId, country, from, maxMs }),
+      )
+      batch = current.slice(r.consumed)
+      progress = r.progress
+      done = progress.processed
+      await opts.onBatch?.(progress)
+      await Bun.sleep(opts.pauseMs ?? BATCH_PAUSE_MS)
+    }
+  }
+  for await (const cells of records(decode(bytes, imp.encoding), imp.delimiter as Delimiter)) {
+    if (header) {
+      header = false
+      continue
+    }
+    n++
+    if (n <= done) continue // committed by an earlier run
+    batch.push({ n, cells })
+    if (batch.length >= size) await flush()
+  }
+  if (batch.length) await flush()
+  return progress
+}
+
+/** The stored file of an import, chunk by chunk (one short transaction per chunk). */
+export async function* storedChunks(run: TxRunner, importId: string): AsyncIterable<Uint8Array> {
+  for (let seq = 0; ; seq++) {
+    const [row] = await run((tx) =>
+      tx
+        .select({ data: leadImportChunks.data })
+        .from(leadImportChunks)
+        .where(and(eq(leadImportChunks.importId, importId), eq(leadImportChunks.seq, seq))),
+    )
+    if (!row) return
+    yield row.data instanceof Uint8Array ? row.data : new Uint8Array(row.data as ArrayBuffer)
+  }
+}
+
+// Use cases --------------------------------------------------------------------------------------
+
+export async function findImport(tx: OrgTx, id: string): Promise<LeadImport | null> {
+  if (!isUuid(id)) return null
+  const [row] = await tx.select().from(leadImports).where(eq(leadImports.id, id))
+  return row ?? null
+}
+
+export async function getImport(tx: OrgTx, id: string): Promise<LeadImport> {
+  const imp = await findImport(tx, id)
+  if (!imp) throw new AppError('leads.import.not_found', 404, 'error.not_found.title')
+  return imp
+}
+
+export async function listImports(tx: OrgTx, limit = 50) {
+  return tx
+    .select({
+      imp: leadImports,
+      byName: sql<string | null>`(select u.name from users u where u.id = ${leadImports.createdBy})`,
+    })
+    .from(leadImports)
+    .orderBy(desc(leadImports.createdAt), desc(leadImports.id))
+    .limit(limit)
+}
+
+export async function customFieldRefs(tx: OrgTx): Promise<CustomFieldRef[]> {
+  return rowsOf<CustomFieldRef>(
+    await tx.execute(sql`select key, label, type from custom_field_defs order by position, key`),
+  )
+}
+
+export async function stageRefs(tx: OrgTx): Promise<StageRef[]> {
+  return rowsOf<StageRef>(
+    await tx.execute(sql`select p.id as "pipelineId", p.name as "pipelineName", s.id as "stageId",
+        s.name as "stageName"
+      from pipelines p join stages s on s.organization_id = p.organization_id and s.pipeline_id = p.id
+      where s.kind = 'open' order by p.position, p.id, s.position, s.id`),
+  )
+}
+
+export interface NewImport {
+  filename: string
+  sizeBytes: number
+  shape: CsvShape
+  channel: 'ui' | 'cli'
+  createdBy: string | null
+}
+
+function checkShape(shape: CsvShape) {
+  const check = new Check()
+  if (shape.headers.length > MAX_COLUMNS)
+    check.add('file', 'import.error.too_many_columns', { max: MAX_COLUMNS })
+  else if (shape.totalRows === 0) check.add('file', 'import.error.no_rows')
+  check.throwIfAny()
+}
+
+/** Scans an upload (encoding, separator, header, rows) or throws FormError on field `file`. */
+export async function scanUpload(file: Blob): Promise<CsvShape> {
+  const check = new Check()
+  if (file.size === 0) check.add('file', 'import.error.empty')
+  else if (file.size > MAX_UPLOAD_BYTES)
+    check.add('file', 'import.error.too_large', { max: MAX_UPLOAD_BYTES >> 20 })
+  check.throwIfAny()
+  let shape: CsvShape
+  try {
+    shape = await scanCsv(() => blobChunks(file))
+  } catch (err) {
+    if (!(err instanceof CsvFormatError)) throw err
+    throw new FormError(
+      { file: err.line ? 'import.error.unreadable_line' : 'import.error.unreadable' },
+      err.line ? { file: { line: err.line } } : {},
+    )
+  }
+  checkShape(shape)
+  return shape
+}
+
+/** Creates the import (a draft with a guessed mapping) and, for uploads, stores the file. */
+export async function createImport(tx: OrgTx, input: NewImport, file?: Blob): Promise<LeadImport> {
+  const customs = await customFieldRefs(tx)
+  const [imp] = await tx
+    .insert(leadImports)
+    .values({
+      organizationId: sql`nullif(current_setting('app.org_id', true), '')::uuid` as unknown as string,
+      createdBy: input.createdBy,
+      channel: input.channel,
+      filename: input.filename.slice(0, 255) || 'import.csv',
+      sizeBytes: input.sizeBytes,
+      encoding: input.shape.encoding,
+      delimiter: input.shape.delimiter,
+      headers: input.shape.headers,
+      totalRows: input.shape.totalRows,
+      mapping: guessMapping(input.shape.headers, customs),
+    })
+    .returning()
+  if (file) {
+    let seq = 0
+    for await (const chunk of rechunk(blobChunks(file), CHUNK_BYTES))
+      await tx.insert(leadImportChunks).values({
+        organizationId: imp!.organizationId,
+        importId: imp!.id,
+        seq: seq++,
+        data: chunk,
+      })
+  }
+  return imp!
+}
+
+export interface PreviewRow {
+  n: number
+  cells: string[]
+  mapped: MappedRow
+}
+
+/** The first rows of a stored file with `settings` applied (no writes). */
+export async function previewImport(tx: OrgTx, imp: LeadImport, settings: ImportSettings, rows = 8) {
+  const country = await orgDefaultCountry(tx)
+  const out: PreviewRow[] = []
+  const run: TxRunner = (fn) => fn(tx)
+  let header = true
+  for await (const cells of records(
+    decode(storedChunks(run, imp.id), imp.encoding),
+    imp.delimiter as Delimiter,
+  )) {
+    if (header) {
+      header = false
+      continue
+    }
+    out.push({ n: out.length + 1, cells, mapped: mapRow(cells, settings, country) })
+    if (out.length >= rows) break
+  }
+  return out
+}
+
+/** Saves the mapping and options, queues the job (once: idempotency key) and tells open pages. */
+export async function startImport(tx: OrgTx, imp: LeadImport, settings: ImportSettings) {
+  if (imp.status !== 'draft') return imp
+  const [customs, stages] = await Promise.all([customFieldRefs(tx), stageRefs(tx)])
+  checkSettings(settings, { columns: imp.headers.length, customs, stages })
+  const [updated] = await tx
+    .update(leadImports)
+    .set({ ...settings, status: 'queued', updatedAt: new Date() })
+    .where(and(eq(leadImports.id, imp.id), eq(leadImports.status, 'draft')))
+    .returning()
+  if (!updated) return imp
+  await enqueue(tx, leadImportJob, { importId: imp.id }, { idempotencyKey: `lead-import:${imp.id}` })
+  await recordEvent(tx, { type: 'lead.import.progress', payload: progressOf(updated) })
+  return updated
+}
+
+/** Marks the import finished; a completed upload's file is deleted (the report keeps what matters). */
+export async function finishImport(tx: OrgTx, id: string, status: 'completed' | 'failed', error?: string) {
+  const [updated] = await tx
+    .update(leadImports)
+    .set({ status, error: error?.slice(0, 2000) ?? null, finishedAt: new Date(), updatedAt: new Date() })
+    .where(eq(leadImports.id, id))
+    .returning()
+  if (status === 'completed') await tx.delete(leadImportChunks).where(eq(leadImportChunks.importId, id))
+  if (updated) await recordEvent(tx, { type: 'lead.import.progress', payload: progressOf(updated) })
+  return updated
+}
+
+export async function reportRows(tx: OrgTx, importId: string, opts: { after?: number; limit: number }) {
+  return tx
+    .select()
+    .from(leadImportRows)
+    .where(and(eq(leadImportRows.importId, importId), gt(leadImportRows.rowNumber, opts.after ?? 0)))
+    .orderBy(asc(leadImportRows.rowNumber))
+    .limit(opts.limit)
+}
+
+// The job ----------------------------------------------------------------------------------------
+
+async function runImportJob(ctx: OrgJobContext<{ importId: string }>) {
+  const id = ctx.payload.importId
+  const imp = await ctx.tx((tx) => findImport(tx, id))
+  if (!imp || (imp.status !== 'queued' && imp.status !== 'running')) return // gone, draft or finished
+  try {
+    const running = await ctx.tx(async (tx) => {
+      const [r] = await tx
+        .update(leadImports)
+        .set({
+          status: 'running',
+          startedAt: sql`coalesce(${leadImports.startedAt}, now())`,
+          updatedAt: new Date(),
+        })
+        .where(eq(leadImports.id, id))
+        .returning()
+      return r!
+    })
+    await importRows(
+      {
+        run: ctx.tx,
+        imp: running,
+        actorId: imp.createdBy,
+        signal: ctx.signal,
+        batchSize: importJobTuning.batchSize,
+        onBatch: importJobTuning.afterBatch,
+      },
+      storedChunks(ctx.tx, id),
+    )
+    await ctx.tx((tx) => finishImport(tx, id, 'completed'))
+  } catch (err) {
+    // The last attempt (or a file that cannot be read) fails the import for good, with the reason.
+    const permanent = err instanceof CsvFormatError
+    if (!ctx.signal.aborted && (permanent || ctx.job.attempt >= ctx.job.maxAttempts))
+      await ctx.tx((tx) => finishImport(tx, id, 'failed', err instanceof Error ? err.message : String(err)))
+    if (permanent) throw new PermanentJobError((err as Error).message)
+    throw err
+  }
+}
+
+/** Knobs of the import job: the batch size, and a hook after each batch (tests stop a worker there). */
+export const importJobTuning: { batchSize: number; afterBatch?: (p: Progress) => void | Promise<void> } = {
+  batchSize: BATCH_SIZE,
+}
+
+export const leadImportJob = defineOrgJob<{ importId: string }>({
+  name: 'leads.import',
+  queue: 'imports',
+  maxAttempts: 5,
+  run: runImportJob,
+})
