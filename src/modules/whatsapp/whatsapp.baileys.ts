@@ -1,0 +1,696 @@
+/**
+ * WhatsApp Web through Baileys (@whiskeysockets/baileys 7, https://baileys.wiki): QR or pairing-code
+ * pairing, a socket per connected channel, auth state in Postgres (whatsapp.baileys-auth.ts).
+ *
+ * Three parts:
+ * - TRANSPORT: the socket behind our own interface (`WaTransport`). The real one is `makeWASocket`
+ *   (Noise-encrypted protocol, so tests cannot fake the server); tests hand the supervisor a fake
+ *   transport that emits Baileys' real event shapes (`connection.update`, `creds.update`,
+ *   `messages.upsert`, `messages.update`).
+ * - SUPERVISOR: at most one socket per channel in this process. Closes are read from
+ *   `lastDisconnect.error.output.statusCode` (a Boom) against `DisconnectReason`
+ *   (https://baileys.wiki/docs/socket/connecting):
+ *     restartRequired (515)            -> a new socket at once (normal right after pairing)
+ *     loggedOut (401)                  -> wipe creds and keys, new socket -> new QR
+ *     forbidden (403), multideviceMismatch (411) -> stop, status 'forbidden', alert
+ *     connectionReplaced (440)         -> stop (another client took the session), status 'closed'
+ *     anything else (428, 408, 503, 500…) -> reconnect with exponential backoff + jitter
+ *   Every (re)connect counts in a sliding window; too many -> stop with status 'error' (no loops).
+ *   A generation counter per channel: events of a replaced socket are ignored; concurrent `start`
+ *   calls share one pending start (a lock map), so there are never two sockets for a channel.
+ *   Sends are paced per channel (a gap with jitter, then "typing…" for a moment) against bans.
+ * - PROVIDER: `createBaileysProvider`, the registry's face of it; sending goes through the supervisor.
+ * Inbound messages and receipts are normalized to the Cloud API's types (JIDs -> E.164) and handed
+ * to `deliver` (stored in webhook_inbox, then processed by the same job as webhooks).
+ *
+ * One process owns a channel's socket: with several instances on one Postgres, run Baileys channels
+ * on one of them (WhatsApp would otherwise replace one socket by the other, code 440).
+ */
+import type {
+  AnyMessageContent,
+  AuthenticationState,
+  BaileysEventMap,
+  ConnectionState,
+  WAMessage,
+  WAMessageUpdate,
+  WAPresence,
+} from '@whiskeysockets/baileys'
+import type { Db } from '../../platform/db/client'
+import { withOrg } from '../../platform/db/tenancy'
+import { type Logger, silentLogger } from '../../platform/log/logger'
+import { toE164 } from '../../shared/phone'
+import { type ChannelRef, clearAuthState, loadBaileys, usePostgresAuthState } from './whatsapp.baileys-auth'
+import { channelsToResume, type StatusPatch, setChannelStatus } from './whatsapp.channels'
+import type { ProviderDeps, WhatsAppProvider } from './whatsapp.provider'
+import {
+  type DeliveryStatus,
+  type E164,
+  type InboundBatch,
+  type InboundMessage,
+  type MediaSend,
+  SendError,
+  type SendRequest,
+  type SendResult,
+  type StatusUpdate,
+  type TextSend,
+} from './whatsapp.types'
+
+// Transport ----------------------------------------------------------------------------------------
+
+export interface WaTransport {
+  readonly ev: {
+    on<K extends keyof BaileysEventMap>(event: K, listener: (arg: BaileysEventMap[K]) => void): void
+  }
+  readonly user?: { id: string } | undefined
+  sendMessage(
+    jid: string,
+    content: AnyMessageContent,
+    options?: { quoted?: WAMessage },
+  ): Promise<WAMessage | undefined>
+  sendPresenceUpdate(type: WAPresence, jid?: string): Promise<void>
+  requestPairingCode(phoneNumber: string): Promise<string>
+  logout(msg?: string): Promise<void>
+  end(error: Error | undefined): void | Promise<void>
+}
+
+export type TransportFactory = (opts: {
+  auth: AuthenticationState
+  channelId: string
+  log: Logger
+}) => Promise<WaTransport>
+
+/** Baileys' ILogger (pino-like; lib/Utils/logger.d.ts, not exported from the package root). */
+interface BaileysLogger {
+  level: string
+  child(obj: Record<string, unknown>): BaileysLogger
+  trace(obj: unknown, msg?: string): void
+  debug(obj: unknown, msg?: string): void
+  info(obj: unknown, msg?: string): void
+  warn(obj: unknown, msg?: string): void
+  error(obj: unknown, msg?: string): void
+}
+
+/** Baileys' logger over ours, quiet below warn. */
+function baileysLogger(log: Logger, fields: Record<string, unknown> = {}): BaileysLogger {
+  const l = log.child(fields)
+  const fmt = (obj: unknown, msg?: string) => (typeof obj === 'string' ? obj : (msg ?? 'event'))
+  return {
+    level: 'warn',
+    child: (f) => baileysLogger(l, f),
+    trace: () => {},
+    debug: () => {},
+    info: () => {},
+    warn: (obj, msg) => l.warn(`baileys: ${fmt(obj, msg)}`),
+    error: (obj, msg) => l.error(`baileys: ${fmt(obj, msg)}`),
+  }
+}
+
+/** The real socket (connects at once). */
+export const baileysTransport: TransportFactory = async ({ auth, log }) => {
+  const b = await loadBaileys()
+  const logger = baileysLogger(log)
+  const sock = b.makeWASocket({
+    auth: { creds: auth.creds, keys: b.makeCacheableSignalKeyStore(auth.keys, logger as never) },
+    logger: logger as never,
+    browser: b.Browsers.ubuntu('Loved CRM'),
+    markOnlineOnConnect: false,
+    syncFullHistory: false,
+  })
+  return sock as unknown as WaTransport
+}
+
+// Normalization ------------------------------------------------------------------------------------
+
+/** "5511999998888:12@s.whatsapp.net" -> "+5511999998888"; null for groups, broadcasts, LIDs. */
+export function jidToE164(jid: string | null | undefined): E164 | null {
+  if (!jid) return null
+  const [user, server] = jid.split('@')
+  if (server !== 's.whatsapp.net' && server !== 'c.us') return null
+  const digits = (user ?? '').split(':')[0]!.replace(/[^\d]/g, '')
+  if (digits.length < 7 || digits.length > 15) return null
+  // toE164 restores the ninth digit that Brazilian JIDs of older accounts lack.
+  return toE164(`+${digits}`) ?? `+${digits}`
+}
+export const e164ToJid = (phone: E164) => `${phone.replace(/[^\d]/g, '')}@s.whatsapp.net`
+
+type Content = NonNullable<WAMessage['message']>
+/** Unwrap the envelopes that carry the actual message (disappearing, view-once, captioned documents). */
+function unwrap(m: Content | null | undefined): Content | null {
+  let c = m ?? null
+  for (let i = 0; c && i < 4; i++) {
+    const inner =
+      c.ephemeralMessage?.message ??
+      c.viewOnceMessage?.message ??
+      c.viewOnceMessageV2?.message ??
+      c.documentWithCaptionMessage?.message ??
+      null
+    if (!inner) break
+    c = inner
+  }
+  return c
+}
+const toMs = (t: unknown): number => {
+  const n =
+    typeof t === 'number'
+      ? t
+      : typeof (t as { toNumber?: () => number })?.toNumber === 'function'
+        ? (t as { toNumber: () => number }).toNumber()
+        : Number(t)
+  return Number.isFinite(n) && n > 0 ? n * 1000 : Date.now()
+}
+
+/** A received WAMessage -> the Cloud API's normalized shape; null when it is not a chat message for us. */
+export function normalizeWaMessage(m: WAMessage, own?: E164 | null): InboundMessage | null {
+  const key = m.key
+  if (!key?.id || key.fromMe) return null
+  // v7 addresses some chats by LID; the phone-number JID then travels as remoteJidAlt.
+  const jid = key.remoteJid?.endsWith('@lid') ? (key.remoteJidAlt ?? null) : key.remoteJid
+  const from = jidToE164(jid)
+  if (!from) return null // groups, broadcasts, newsletters, unmapped LIDs
+  const c = unwrap(m.message)
+  if (!c || c.protocolMessage || c.reactionMessage) return null
+  const msg: InboundMessage = {
+    providerMessageId: key.id,
+    from,
+    ...(own ? { to: own } : {}),
+    timestamp: toMs(m.messageTimestamp),
+    type: 'unknown',
+    ...(m.pushName ? { contactName: m.pushName } : {}),
+  }
+  const media = (
+    type: 'image' | 'audio' | 'video' | 'document',
+    x: { mimetype?: string | null; caption?: string | null; fileName?: string | null; ptt?: boolean | null },
+  ) => {
+    msg.type = type
+    // Baileys media are downloaded from the message itself (downloadMediaMessage): keep its id.
+    msg.media = {
+      providerMediaId: key.id!,
+      mime: x.mimetype ?? 'application/octet-stream',
+      ...(x.fileName ? { filename: x.fileName } : {}),
+      ...(x.caption ? { caption: x.caption } : {}),
+      ...(x.ptt ? { voice: true } : {}),
+    }
+    if (x.caption) msg.text = x.caption
+  }
+  let context: { stanzaId?: string | null } | null | undefined
+  if (c.conversation != null) {
+    msg.type = 'text'
+    msg.text = c.conversation
+  } else if (c.extendedTextMessage) {
+    msg.type = 'text'
+    msg.text = c.extendedTextMessage.text ?? ''
+    context = c.extendedTextMessage.contextInfo
+  } else if (c.imageMessage) {
+    media('image', c.imageMessage)
+    context = c.imageMessage.contextInfo
+  } else if (c.stickerMessage) {
+    media('image', c.stickerMessage)
+  } else if (c.videoMessage) {
+    media('video', c.videoMessage)
+    context = c.videoMessage.contextInfo
+  } else if (c.audioMessage) {
+    media('audio', c.audioMessage)
+    context = c.audioMessage.contextInfo
+  } else if (c.documentMessage) {
+    media('document', c.documentMessage)
+    context = c.documentMessage.contextInfo
+  } else if (c.locationMessage) {
+    const l = c.locationMessage
+    msg.type = 'location'
+    msg.location = {
+      latitude: Number(l.degreesLatitude),
+      longitude: Number(l.degreesLongitude),
+      ...(l.name ? { name: l.name } : {}),
+      ...(l.address ? { address: l.address } : {}),
+    }
+  } else if (c.buttonsResponseMessage || c.templateButtonReplyMessage || c.listResponseMessage) {
+    msg.type = 'text'
+    msg.text =
+      c.buttonsResponseMessage?.selectedDisplayText ??
+      c.templateButtonReplyMessage?.selectedDisplayText ??
+      c.listResponseMessage?.title ??
+      ''
+  }
+  if (context?.stanzaId) msg.replyToProviderId = context.stanzaId
+  return msg
+}
+
+/** proto.WebMessageInfo.Status: ERROR 0, PENDING 1, SERVER_ACK 2, DELIVERY_ACK 3, READ 4, PLAYED 5. */
+const RECEIPTS: Record<number, DeliveryStatus> = {
+  0: 'failed',
+  2: 'sent',
+  3: 'delivered',
+  4: 'read',
+  5: 'read',
+}
+
+export function normalizeReceipt(u: WAMessageUpdate, now = Date.now()): StatusUpdate | null {
+  if (!u.key?.id || !u.key.fromMe) return null
+  const code = u.update?.status
+  const status = typeof code === 'number' ? RECEIPTS[code] : undefined
+  if (!status) return null
+  const recipient = jidToE164(u.key.remoteJid?.endsWith('@lid') ? u.key.remoteJidAlt : u.key.remoteJid)
+  return {
+    providerMessageId: u.key.id,
+    status,
+    timestamp: now,
+    ...(recipient ? { recipient } : {}),
+    ...(status === 'failed'
+      ? { error: { code: 'baileys.error', title: 'WhatsApp did not accept the message' } }
+      : {}),
+  }
+}
+
+// Supervisor ---------------------------------------------------------------------------------------
+
+/** DisconnectReason of Baileys 7 (the numbers are WhatsApp's; kept here so the code path needs no import). */
+export const DISCONNECT = {
+  connectionClosed: 428,
+  connectionLost: 408,
+  connectionReplaced: 440,
+  timedOut: 408,
+  loggedOut: 401,
+  badSession: 500,
+  restartRequired: 515,
+  multideviceMismatch: 411,
+  forbidden: 403,
+  unavailableService: 503,
+} as const
+
+export interface SupervisorOptions {
+  db: Db
+  secretKey: string
+  transport?: TransportFactory
+  /** Where normalized inbound batches go (stored in webhook_inbox + job). */
+  deliver(ref: ChannelRef, batch: InboundBatch): Promise<void>
+  log?: Logger
+  /** Reconnect delay: base * 2^(failures-1), capped, times a jitter in [0.5, 1). */
+  backoff?: { baseMs: number; maxMs: number }
+  /** At most `max` (re)connects within `ms`, then status 'error' until an admin reconnects. */
+  window?: { ms: number; max: number }
+  /** Send pacing per channel. */
+  pacing?: { minGapMs: number; jitterMs: number; typingMsPerChar: number; maxTypingMs: number }
+  random?: () => number
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+  setTimer?: (fn: () => void, ms: number) => unknown
+  clearTimer?: (handle: unknown) => void
+  /** How long `requestPairingCode` waits for the socket to be ready for pairing. */
+  pairingWaitMs?: number
+}
+
+interface Entry {
+  ref: ChannelRef
+  gen: number
+  stopped: boolean
+  transport: WaTransport | null
+  open: boolean
+  phone: E164 | null
+  /** Consecutive transient failures since the last 'open'. */
+  failures: number
+  /** Times of (re)connects, for the loop guard. */
+  connects: number[]
+  timer: unknown
+  /** Status writes, in order. */
+  writes: Promise<unknown>
+  sends: Promise<unknown>
+  lastSendAt: number
+  /** Resolved at the first QR of the current socket (pairing code requests wait for it). */
+  qrSeen: { promise: Promise<void>; resolve: () => void }
+}
+
+export interface BaileysSupervisor {
+  /** Connect the channel (no-op when it already has a socket or a pending reconnect). */
+  start(ref: ChannelRef): Promise<void>
+  /** Close the socket; `logout` also unlinks the device and wipes the credentials. */
+  stop(channelId: string, opts?: { logout?: boolean }): Promise<void>
+  stopAll(): Promise<void>
+  /** Start every Baileys channel that was connected (process start). */
+  resume(): Promise<number>
+  requestPairingCode(ref: ChannelRef, phone: E164): Promise<string>
+  send(ref: ChannelRef, req: SendRequest): Promise<SendResult>
+  isRunning(channelId: string): boolean
+  /** Live sockets (tests: never more than one per channel). */
+  readonly sockets: number
+  /** Resolves when every start and the background work it set off are done (tests, shutdown). */
+  settled(): Promise<void>
+}
+
+const deferred = () => {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervisor {
+  const log = opts.log ?? silentLogger
+  const transport = opts.transport ?? baileysTransport
+  const backoff = opts.backoff ?? { baseMs: 2_000, maxMs: 5 * 60_000 }
+  const window = opts.window ?? { ms: 10 * 60_000, max: 8 }
+  const pacing = opts.pacing ?? { minGapMs: 2_500, jitterMs: 2_000, typingMsPerChar: 35, maxTypingMs: 4_000 }
+  const random = opts.random ?? Math.random
+  const now = opts.now ?? Date.now
+  const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms))
+  const setTimer = opts.setTimer ?? ((fn: () => void, ms: number) => setTimeout(fn, ms))
+  const clearTimer = opts.clearTimer ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>))
+  const entries = new Map<string, Entry>()
+  /** Background work started by socket events (status writes, creds saves, closes, deliveries). */
+  const inflight = new Set<Promise<unknown>>()
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inflight.add(p)
+    void p.finally(() => inflight.delete(p)).catch(() => {})
+    return p
+  }
+  const starting = new Map<string, Promise<void>>()
+  let sockets = 0
+
+  const write = (e: Entry, patch: StatusPatch, o: { alert?: boolean } = {}) => {
+    e.writes = track(
+      e.writes
+        .then(() => withOrg(opts.db, e.ref.orgId, (tx) => setChannelStatus(tx, e.ref.channelId, patch, o)))
+        .catch((err) =>
+          log.error('whatsapp.baileys.status_write_failed', { channelId: e.ref.channelId, err }),
+        ),
+    )
+    return e.writes
+  }
+
+  function closeSocket(e: Entry) {
+    const t = e.transport
+    e.transport = null
+    e.open = false
+    if (t) {
+      sockets--
+      try {
+        void Promise.resolve(t.end(undefined)).catch(() => {})
+      } catch {}
+    }
+  }
+
+  /** The loop guard: false (and status 'error') when the channel reconnected too often lately. */
+  function allowConnect(e: Entry) {
+    const t = now()
+    e.connects = e.connects.filter((x) => t - x < window.ms)
+    if (e.connects.length >= window.max) {
+      e.stopped = true
+      entries.delete(e.ref.channelId)
+      log.error('whatsapp.baileys.reconnect_loop', {
+        channelId: e.ref.channelId,
+        connects: e.connects.length,
+      })
+      void write(
+        e,
+        { status: 'error', detail: 'too_many_reconnects', pairingQr: null, pairingCode: null },
+        { alert: true },
+      )
+      return false
+    }
+    e.connects.push(t)
+    return true
+  }
+
+  async function connect(e: Entry) {
+    if (e.stopped || !allowConnect(e)) return
+    const gen = ++e.gen
+    e.qrSeen = deferred()
+    await write(e, { status: 'connecting' })
+    const auth = await usePostgresAuthState(opts.db, e.ref, opts.secretKey)
+    if (e.stopped || gen !== e.gen) return
+    const t = await transport({ auth: auth.state, channelId: e.ref.channelId, log })
+    if (e.stopped || gen !== e.gen) {
+      void Promise.resolve(t.end(undefined)).catch(() => {})
+      return
+    }
+    closeSocket(e) // never two: a previous socket (if any) goes first
+    e.transport = t
+    sockets++
+    const live = () => !e.stopped && gen === e.gen
+    let credsWrites: Promise<unknown> = Promise.resolve()
+
+    t.ev.on('creds.update', () => {
+      if (!live()) return
+      credsWrites = track(credsWrites.then(() => auth.saveCreds())).catch((err) =>
+        log.error('whatsapp.baileys.creds_save_failed', { channelId: e.ref.channelId, err }),
+      )
+    })
+    t.ev.on('connection.update', (u: Partial<ConnectionState>) => {
+      if (!live()) return
+      if (u.qr) {
+        void write(e, { status: 'qr', pairingQr: u.qr })
+        e.qrSeen.resolve()
+      }
+      if (u.connection === 'open') {
+        e.open = true
+        e.failures = 0
+        e.phone = jidToE164(t.user?.id) ?? e.phone
+        void write(e, {
+          status: 'open',
+          detail: null,
+          pairingQr: null,
+          pairingCode: null,
+          ...(e.phone ? { phoneNumber: e.phone } : {}),
+        })
+      } else if (u.connection === 'close') {
+        const code = (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output
+          ?.statusCode
+        void track(credsWrites.then(() => onClose(e, gen, code)).catch((err) => failed(e, err)))
+      }
+    })
+    t.ev.on('messages.upsert', ({ messages, type }) => {
+      if (!live() || type !== 'notify') return
+      const list = messages.map((m) => normalizeWaMessage(m, e.phone)).filter((m): m is InboundMessage => !!m)
+      if (list.length) void hand(e, { messages: list, statuses: [] })
+    })
+    t.ev.on('messages.update', (updates) => {
+      if (!live()) return
+      const list = updates.map((u) => normalizeReceipt(u, now())).filter((s): s is StatusUpdate => !!s)
+      if (list.length) void hand(e, { messages: [], statuses: list })
+    })
+  }
+
+  /** A connect that threw (unreadable credentials, database down): stop with status error. */
+  async function failed(e: Entry, err: unknown, rethrow = false) {
+    log.error('whatsapp.baileys.connect_failed', { channelId: e.ref.channelId, err })
+    e.stopped = true
+    if (entries.get(e.ref.channelId) === e) entries.delete(e.ref.channelId)
+    closeSocket(e)
+    await write(
+      e,
+      { status: 'error', detail: 'start_failed', pairingQr: null, pairingCode: null },
+      { alert: true },
+    )
+    if (rethrow) throw err
+  }
+
+  const hand = (e: Entry, batch: InboundBatch) =>
+    opts
+      .deliver(e.ref, batch)
+      .catch((err) => log.error('whatsapp.baileys.deliver_failed', { channelId: e.ref.channelId, err }))
+
+  async function onClose(e: Entry, gen: number, code: number | undefined) {
+    if (e.stopped || gen !== e.gen) return
+    closeSocket(e)
+    const id = e.ref.channelId
+    log.info('whatsapp.baileys.closed', { channelId: id, code })
+    if (code === DISCONNECT.restartRequired) return connect(e)
+    if (code === DISCONNECT.loggedOut) {
+      await withOrg(opts.db, e.ref.orgId, (tx) => clearAuthState(tx, id))
+      e.phone = null
+      await write(e, { status: 'logged_out', detail: 'logged_out', pairingQr: null, pairingCode: null })
+      return connect(e) // a fresh socket: a new QR to scan
+    }
+    if (
+      code === DISCONNECT.forbidden ||
+      code === DISCONNECT.multideviceMismatch ||
+      code === DISCONNECT.connectionReplaced
+    ) {
+      e.stopped = true
+      entries.delete(id)
+      const replaced = code === DISCONNECT.connectionReplaced
+      log.error('whatsapp.baileys.stopped', { channelId: id, code })
+      await write(
+        e,
+        {
+          status: replaced ? 'closed' : 'forbidden',
+          detail: replaced
+            ? 'replaced'
+            : code === DISCONNECT.forbidden
+              ? 'forbidden'
+              : 'multidevice_mismatch',
+          pairingQr: null,
+          pairingCode: null,
+        },
+        { alert: true },
+      )
+      return
+    }
+    // Transient: back off (exponential, jittered), then a new socket.
+    e.failures++
+    const delay = Math.round(
+      Math.min(backoff.maxMs, backoff.baseMs * 2 ** (e.failures - 1)) * (0.5 + random() / 2),
+    )
+    await write(e, { status: 'connecting', detail: `retry_in_ms:${delay}` })
+    e.timer = setTimer(() => {
+      e.timer = null
+      if (!e.stopped && gen === e.gen) void track(connect(e).catch((err) => failed(e, err)))
+    }, delay)
+  }
+
+  async function start(ref: ChannelRef) {
+    const pending = starting.get(ref.channelId)
+    if (pending) return pending
+    const existing = entries.get(ref.channelId)
+    if (existing && !existing.stopped) return
+    const e: Entry = {
+      ref,
+      gen: 0,
+      stopped: false,
+      transport: null,
+      open: false,
+      phone: null,
+      failures: 0,
+      connects: [],
+      timer: null,
+      writes: Promise.resolve(),
+      sends: Promise.resolve(),
+      lastSendAt: 0,
+      qrSeen: deferred(),
+    }
+    entries.set(ref.channelId, e)
+    const p = connect(e)
+      .catch((err) => failed(e, err, true))
+      .finally(() => starting.delete(ref.channelId))
+    starting.set(ref.channelId, p)
+    return p
+  }
+
+  async function stop(channelId: string, o: { logout?: boolean } = {}) {
+    await starting.get(channelId)?.catch(() => {})
+    const e = entries.get(channelId)
+    if (!e) return
+    e.stopped = true
+    e.gen++
+    entries.delete(channelId)
+    if (e.timer) clearTimer(e.timer)
+    if (o.logout && e.transport) await e.transport.logout().catch(() => {})
+    closeSocket(e)
+    await e.writes
+  }
+
+  async function send(ref: ChannelRef, req: SendRequest): Promise<SendResult> {
+    const e = entries.get(ref.channelId)
+    if (!e || e.stopped)
+      throw new SendError(false, 'not_connected', 'The WhatsApp Web session is not running')
+    const run = async (): Promise<SendResult> => {
+      const t = e.transport
+      if (!t || !e.open)
+        throw new SendError(false, 'not_connected', 'The WhatsApp Web session is not connected')
+      const jid = e164ToJid(req.to)
+      // Pacing: a minimum gap between two sends of the channel, with jitter.
+      const wait = e.lastSendAt + pacing.minGapMs + random() * pacing.jitterMs - now()
+      if (wait > 0) await sleep(wait)
+      // "typing…" for a moment, like a person.
+      const typing = Math.min(
+        pacing.maxTypingMs,
+        (req.kind === 'text' ? req.text.length : 20) * pacing.typingMsPerChar,
+      )
+      await t.sendPresenceUpdate('composing', jid).catch(() => {})
+      if (typing > 0) await sleep(typing)
+      await t.sendPresenceUpdate('paused', jid).catch(() => {})
+      const quoted = req.replyToProviderId
+        ? ({
+            key: { remoteJid: jid, id: req.replyToProviderId, fromMe: false },
+            message: { conversation: '' },
+          } as WAMessage)
+        : undefined
+      let sent: WAMessage | undefined
+      try {
+        sent = await t.sendMessage(jid, content(req), quoted ? { quoted } : undefined)
+      } catch (err) {
+        throw new SendError(false, 'baileys.send_failed', (err as Error).message ?? 'send failed')
+      } finally {
+        e.lastSendAt = now()
+      }
+      const id = sent?.key?.id
+      if (!id) throw new SendError(false, 'no_id', 'WhatsApp Web returned no message id')
+      return { providerMessageId: id }
+    }
+    const result = e.sends.then(run, run)
+    e.sends = result.catch(() => {})
+    return result
+  }
+
+  async function requestPairingCode(ref: ChannelRef, phone: E164) {
+    await start(ref)
+    const e = entries.get(ref.channelId)
+    if (!e) throw new SendError(true, 'not_running', 'The channel stopped')
+    if (e.open) throw new SendError(true, 'already_paired', 'The channel is already paired')
+    const waited = await Promise.race([
+      e.qrSeen.promise.then(() => true),
+      Bun.sleep(opts.pairingWaitMs ?? 20_000).then(() => false),
+    ])
+    if (!waited || !e.transport)
+      throw new SendError(false, 'not_pairing', 'The socket is not waiting for a pairing')
+    const code = await e.transport.requestPairingCode(phone.replace(/[^\d]/g, ''))
+    await write(e, { pairingCode: code })
+    return code
+  }
+
+  return {
+    start,
+    stop,
+    async stopAll() {
+      await Promise.all([...entries.keys()].map((id) => stop(id)))
+    },
+    async resume() {
+      const rows = await channelsToResume(opts.db)
+      for (const r of rows) await start({ orgId: r.org, channelId: r.id })
+      return rows.length
+    },
+    requestPairingCode,
+    send,
+    isRunning: (id) => !!entries.get(id) && !entries.get(id)!.stopped,
+    get sockets() {
+      return sockets
+    },
+    async settled() {
+      // Until no start and no background work is left (work can start more work: a close -> a connect).
+      for (let i = 0; i < 100 && (inflight.size || starting.size); i++)
+        await Promise.allSettled([...inflight, ...starting.values()])
+    },
+  }
+}
+
+function content(req: SendRequest): AnyMessageContent {
+  if (req.kind === 'text') return { text: req.text }
+  if (req.kind === 'media') {
+    if (!req.data) throw new SendError(true, 'no_media', 'WhatsApp Web needs the file itself')
+    const data = Buffer.from(req.data)
+    if (req.mediaType === 'image') return { image: data, caption: req.caption, mimetype: req.mime }
+    if (req.mediaType === 'video') return { video: data, caption: req.caption, mimetype: req.mime }
+    if (req.mediaType === 'audio') return { audio: data, mimetype: req.mime }
+    return { document: data, mimetype: req.mime, fileName: req.filename ?? 'file', caption: req.caption }
+  }
+  throw new SendError(true, 'unsupported', 'WhatsApp Web has no message templates')
+}
+
+// Provider -----------------------------------------------------------------------------------------
+
+export function createBaileysProvider(deps: ProviderDeps): WhatsAppProvider {
+  const ref = { orgId: deps.channel.orgId, channelId: deps.channel.id }
+  const sup = () => {
+    if (!deps.baileys)
+      throw new SendError(false, 'not_running', 'WhatsApp Web is not running in this process')
+    return deps.baileys
+  }
+  return {
+    name: 'baileys',
+    sendText: (req: TextSend) => sup().send(ref, req),
+    sendMedia: (req: MediaSend) => sup().send(ref, req),
+    start: () => sup().start(ref),
+    stop: (o) => sup().stop(ref.channelId, o),
+    requestPairingCode: (phone) => sup().requestPairingCode(ref, phone),
+  }
+}

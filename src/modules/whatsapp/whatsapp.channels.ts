@@ -1,0 +1,277 @@
+/**
+ * WhatsApp channels: create (provider + config + sealed secrets), list, read, delete, and the status
+ * the providers report (recorded with a `whatsapp.channel.status` event for live pages).
+ * Admin actions (owners and admins) are audited.
+ */
+import { asc, eq, sql } from 'drizzle-orm'
+import { secretBox } from '../../platform/crypto/secrets'
+import type { Db } from '../../platform/db/client'
+import { type OrgTx, readAsSystem } from '../../platform/db/tenancy'
+import { recordEvent } from '../../platform/events/events.outbox'
+import { Check, forbidden } from '../../platform/http/errors'
+import { isUuid } from '../../shared/ids'
+import { toE164 } from '../../shared/phone'
+import { recordAudit } from '../orgs/orgs.audit'
+import type { Actor } from '../orgs/orgs.usecases'
+import { WHATSAPP_CHANNEL_ERRORS } from './whatsapp.errors'
+import './whatsapp.events'
+import {
+  type ChannelStatus,
+  WHATSAPP_PROVIDER_NAMES,
+  type WhatsAppChannel,
+  type WhatsAppProviderName,
+  whatsappChannels,
+} from './whatsapp.table'
+import type { ChannelInfo } from './whatsapp.types'
+
+export const secretsContext = (channelId: string) => `whatsapp.secrets:${channelId}`
+
+export interface ChannelForm {
+  name: string
+  provider: string
+  phoneNumber: string
+  phoneNumberId: string
+  wabaId: string
+  accessToken: string
+  appSecret: string
+  verifyToken: string
+}
+export const CHANNEL_FIELDS: (keyof ChannelForm)[] = [
+  'name',
+  'provider',
+  'phoneNumber',
+  'phoneNumberId',
+  'wabaId',
+  'accessToken',
+  'appSecret',
+  'verifyToken',
+]
+
+export const canAdmin = (actor: Actor) => actor.role === 'owner' || actor.role === 'admin'
+const requireAdmin = (actor: Actor) => {
+  if (!canAdmin(actor)) throw forbidden()
+}
+
+export const newVerifyToken = () =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64url')
+
+function validate(input: ChannelForm) {
+  const check = new Check()
+  const name = input.name.trim()
+  if (!name) check.add('name', 'error.required')
+  else if (name.length > 80) check.add('name', 'whatsapp.error.too_long', { max: 80 })
+  const provider = input.provider as WhatsAppProviderName
+  if (!(WHATSAPP_PROVIDER_NAMES as readonly string[]).includes(provider))
+    check.add('provider', 'whatsapp.error.provider')
+  const config: Record<string, string> = {}
+  const secrets: Record<string, string> = {}
+  let phoneNumber: string | null = null
+  if (provider === 'cloud-api') {
+    const id = (k: 'phoneNumberId' | 'wabaId') => {
+      const v = input[k].trim()
+      if (!v) check.add(k, 'error.required')
+      else if (!/^\d{5,30}$/.test(v)) check.add(k, 'whatsapp.error.numeric_id')
+      return v
+    }
+    config.phoneNumberId = id('phoneNumberId')
+    config.wabaId = id('wabaId')
+    const secret = (k: 'accessToken' | 'appSecret' | 'verifyToken', min: number) => {
+      const v = input[k].trim()
+      if (!v) check.add(k, 'error.required')
+      else if (v.length < min || v.length > 2000 || /\s/.test(v)) check.add(k, 'whatsapp.error.secret')
+      return v
+    }
+    secrets.accessToken = secret('accessToken', 16)
+    secrets.appSecret = secret('appSecret', 8)
+    secrets.verifyToken = input.verifyToken.trim() ? secret('verifyToken', 8) : newVerifyToken()
+  }
+  if (input.phoneNumber.trim()) {
+    phoneNumber = toE164(input.phoneNumber)
+    if (!phoneNumber) check.add('phoneNumber', 'whatsapp.error.phone')
+  } else if (provider === 'cloud-api') check.add('phoneNumber', 'error.required')
+  check.throwIfAny()
+  return { name, provider, config, secrets, phoneNumber }
+}
+
+export async function createChannel(tx: OrgTx, actor: Actor, input: ChannelForm, secretKey: string) {
+  requireAdmin(actor)
+  const v = validate(input)
+  const id = Bun.randomUUIDv7()
+  const [row] = await tx
+    .insert(whatsappChannels)
+    .values({
+      id,
+      organizationId: actor.orgId,
+      name: v.name,
+      provider: v.provider,
+      phoneNumber: v.phoneNumber,
+      config: v.config,
+      secretsEnc: Object.keys(v.secrets).length
+        ? secretBox(secretKey).seal(JSON.stringify(v.secrets), secretsContext(id))
+        : null,
+      // Webhook and sandbox channels are usable at once; a Baileys one connects (then shows its QR).
+      status: v.provider === 'baileys' ? 'connecting' : 'open',
+      createdBy: actor.userId,
+    })
+    .returning()
+  await recordAudit(tx, {
+    orgId: actor.orgId,
+    actorId: actor.userId,
+    action: 'whatsapp_channel.created',
+    targetType: 'whatsapp_channel',
+    targetId: id,
+    after: { name: v.name, provider: v.provider },
+    ip: actor.ip,
+  })
+  await recordEvent(tx, { type: 'whatsapp.channel.status', payload: { channelId: id, status: row!.status } })
+  return row!
+}
+
+export async function getChannel(tx: OrgTx, id: string): Promise<WhatsAppChannel> {
+  if (!isUuid(id)) throw WHATSAPP_CHANNEL_ERRORS.notFound()
+  const [row] = await tx.select().from(whatsappChannels).where(eq(whatsappChannels.id, id))
+  if (!row) throw WHATSAPP_CHANNEL_ERRORS.notFound()
+  return row
+}
+
+export const listChannels = (tx: OrgTx) =>
+  tx.select().from(whatsappChannels).orderBy(asc(whatsappChannels.createdAt), asc(whatsappChannels.id))
+
+export async function deleteChannel(tx: OrgTx, actor: Actor, id: string) {
+  requireAdmin(actor)
+  const c = await getChannel(tx, id)
+  await tx.delete(whatsappChannels).where(eq(whatsappChannels.id, id))
+  await recordAudit(tx, {
+    orgId: actor.orgId,
+    actorId: actor.userId,
+    action: 'whatsapp_channel.deleted',
+    targetType: 'whatsapp_channel',
+    targetId: id,
+    before: { name: c.name, provider: c.provider },
+    ip: actor.ip,
+  })
+  return c
+}
+
+/** Pause (disconnect) or resume sending, audited. */
+export async function setPaused(tx: OrgTx, actor: Actor, id: string, paused: boolean) {
+  requireAdmin(actor)
+  const c = await getChannel(tx, id)
+  await tx.update(whatsappChannels).set({ paused, updatedAt: new Date() }).where(eq(whatsappChannels.id, id))
+  await recordAudit(tx, {
+    orgId: actor.orgId,
+    actorId: actor.userId,
+    action: paused ? 'whatsapp_channel.disconnected' : 'whatsapp_channel.reconnected',
+    targetType: 'whatsapp_channel',
+    targetId: id,
+    after: { name: c.name },
+    ip: actor.ip,
+  })
+  return c
+}
+
+export interface StatusPatch {
+  status?: ChannelStatus
+  detail?: string | null
+  phoneNumber?: string | null
+  pairingQr?: string | null
+  pairingCode?: string | null
+}
+
+/** What a provider reports; records the events live pages listen to. */
+export async function setChannelStatus(
+  tx: OrgTx,
+  id: string,
+  patch: StatusPatch,
+  opts: { alert?: boolean } = {},
+) {
+  const [before] = await tx
+    .select({ status: whatsappChannels.status })
+    .from(whatsappChannels)
+    .where(eq(whatsappChannels.id, id))
+    .for('update')
+  if (!before) return false
+  await tx
+    .update(whatsappChannels)
+    .set({
+      ...(patch.status ? { status: patch.status } : {}),
+      ...(patch.detail !== undefined ? { statusDetail: patch.detail?.slice(0, 500) ?? null } : {}),
+      ...(patch.phoneNumber !== undefined ? { phoneNumber: patch.phoneNumber } : {}),
+      ...(patch.pairingQr !== undefined ? { pairingQr: patch.pairingQr?.slice(0, 2000) ?? null } : {}),
+      ...(patch.pairingCode !== undefined ? { pairingCode: patch.pairingCode } : {}),
+      updatedAt: new Date(),
+    })
+    .where(eq(whatsappChannels.id, id))
+  if (patch.status && (patch.status !== before.status || opts.alert))
+    await recordEvent(tx, {
+      type: 'whatsapp.channel.status',
+      payload: { channelId: id, status: patch.status, ...(opts.alert ? { alert: true } : {}) },
+    })
+  if (patch.pairingQr || patch.pairingCode)
+    await recordEvent(tx, {
+      type: 'whatsapp.channel.qr',
+      payload: { channelId: id, kind: patch.pairingCode ? 'code' : 'qr' },
+    })
+  return true
+}
+
+export function channelSecrets(
+  c: Pick<WhatsAppChannel, 'id' | 'secretsEnc'>,
+  secretKey: string,
+): Record<string, string> {
+  if (!c.secretsEnc) return {}
+  return JSON.parse(secretBox(secretKey).open(c.secretsEnc, secretsContext(c.id)))
+}
+
+export const channelInfo = (
+  c: Pick<WhatsAppChannel, 'id' | 'organizationId' | 'phoneNumber' | 'config'>,
+): ChannelInfo => ({
+  id: c.id,
+  orgId: c.organizationId,
+  phoneNumber: c.phoneNumber,
+  config: c.config ?? {},
+})
+
+export interface ResolvedChannel {
+  id: string
+  organizationId: string
+  provider: WhatsAppProviderName
+  phoneNumber: string | null
+  config: Record<string, string>
+  secretsEnc: string | null
+}
+
+/** A webhook's channel id -> the channel (as the system: its organization is not known yet). */
+export async function resolveChannel(db: Db, id: string): Promise<ResolvedChannel | null> {
+  if (!isUuid(id)) return null
+  const [r] = await readAsSystem<{
+    id: string
+    org: string
+    provider: WhatsAppProviderName
+    phone: string | null
+    config: Record<string, string> | string
+    secrets: string | null
+  }>(
+    db,
+    sql`select id::text as id, organization_id::text as org, provider, phone_number as phone, config, secrets_enc as secrets
+        from whatsapp_channels where id = ${id}::uuid`,
+  )
+  if (!r) return null
+  return {
+    id: r.id,
+    organizationId: r.org,
+    provider: r.provider,
+    phoneNumber: r.phone,
+    config: typeof r.config === 'string' ? JSON.parse(r.config) : (r.config ?? {}),
+    secretsEnc: r.secrets,
+  }
+}
+
+/** Baileys channels that were connected when the process stopped (resumed at start). */
+export async function channelsToResume(db: Db) {
+  return readAsSystem<{ id: string; org: string }>(
+    db,
+    sql`select id::text as id, organization_id::text as org from whatsapp_channels
+        where provider = 'baileys' and not paused and status in ('open', 'connecting')`,
+  )
+}

@@ -1,0 +1,537 @@
+/**
+ * Settings → WhatsApp (owners and admins): the organization's channels with live status, the new
+ * channel form (provider choice), and a channel's page: pairing (QR / pairing code, refreshed live
+ * through the hub), the webhook to paste into Meta, reconnect / disconnect / delete. Pure views.
+ */
+import type {
+  ChannelStatus,
+  WhatsAppChannel,
+  WhatsAppProviderName,
+} from '../../src/modules/whatsapp/whatsapp.table'
+import { WHATSAPP_PROVIDER_NAMES } from '../../src/modules/whatsapp/whatsapp.table'
+import { assetUrl } from '../../src/platform/http/assets'
+import type { MessageKey } from '../../src/shared/i18n'
+import { formatPhone } from '../../src/shared/phone'
+import { Field, FieldError, FormAlert, type FormState } from '../components/form'
+import { SettingsLayout } from '../orgs/settings-pages'
+import type { Ui } from '../ui'
+
+const CSS = () => <link rel="stylesheet" href={assetUrl('whatsapp.css')} />
+
+const STATUS_TONE: Record<ChannelStatus, string> = {
+  open: 'wa-ok',
+  qr: 'wa-warn',
+  connecting: 'wa-warn',
+  disconnected: 'wa-idle',
+  closed: 'wa-idle',
+  logged_out: 'wa-bad',
+  forbidden: 'wa-bad',
+  error: 'wa-bad',
+}
+
+export function StatusBadge({
+  ui,
+  channel,
+}: {
+  ui: Ui
+  channel: Pick<WhatsAppChannel, 'status' | 'paused'>
+}) {
+  const { t } = ui
+  if (channel.paused)
+    return (
+      <span class="wa-status wa-idle" data-status="paused">
+        <span class="wa-dot" aria-hidden="true" />
+        <span safe>{t('whatsapp.paused')}</span>
+      </span>
+    )
+  return (
+    <span class={`wa-status ${STATUS_TONE[channel.status]}`} data-status={channel.status}>
+      <span class="wa-dot" aria-hidden="true" />
+      <span safe>{t(`whatsapp.status.${channel.status}` as MessageKey)}</span>
+    </span>
+  )
+}
+
+const providerLabel = (ui: Ui, p: WhatsAppProviderName) => ui.t(`whatsapp.provider.${p}` as MessageKey)
+const phoneText = (ui: Ui, c: Pick<WhatsAppChannel, 'phoneNumber'>) =>
+  c.phoneNumber ? formatPhone(c.phoneNumber) : ui.t('whatsapp.not_paired')
+
+/** Live refresh of a channel's fragment on its own events only. */
+const liveTrigger = (channelId: string) =>
+  ['whatsapp.channel.status', 'whatsapp.channel.qr']
+    .map((e) => `rt:${e}[detail.data.channelId=='${channelId}'] from:body`)
+    .join(', ')
+
+// List ---------------------------------------------------------------------------------------------
+
+export function ChannelsPage(p: { ui: Ui; channels: WhatsAppChannel[]; form: FormState }) {
+  const { ui } = p
+  const { t } = ui
+  return (
+    <SettingsLayout ui={ui} tab="channels" title={t('whatsapp.title')} subtitle={t('whatsapp.subtitle')}>
+      <CSS />
+      <section class="card" aria-labelledby="wa-channels-title">
+        <div class="card-head">
+          <h3 id="wa-channels-title" safe>
+            {t('whatsapp.channels')}
+          </h3>
+        </div>
+        {p.channels.length ? (
+          <ul
+            class="wa-list"
+            data-testid="wa-channels"
+            hx-get="/settings/channels"
+            hx-select="[data-testid=wa-channels]"
+            hx-target="this"
+            hx-swap="outerHTML"
+            hx-trigger="rt:whatsapp.channel.status from:body"
+          >
+            {p.channels.map((c) => (
+              <li class="wa-item">
+                <a class="wa-item-main" href={`/settings/channels/${c.id}`}>
+                  <span class="wa-avatar" aria-hidden="true">
+                    <WaGlyph />
+                  </span>
+                  <span class="wa-item-text">
+                    <span class="wa-name" safe>
+                      {c.name}
+                    </span>
+                    <span class="muted wa-meta" safe>
+                      {c.phoneNumber || c.provider === 'baileys'
+                        ? `${phoneText(ui, c)} · ${providerLabel(ui, c.provider)}`
+                        : providerLabel(ui, c.provider)}
+                    </span>
+                  </span>
+                </a>
+                <span class="wa-badges">
+                  {c.provider === 'sandbox' ? (
+                    <span class="badge wa-sandbox" safe>
+                      {t('whatsapp.sandbox_badge')}
+                    </span>
+                  ) : (
+                    ''
+                  )}
+                  <StatusBadge ui={ui} channel={c} />
+                </span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="card-body muted" data-testid="wa-channels" safe>
+            {t('whatsapp.no_channels')}
+          </p>
+        )}
+      </section>
+
+      <section class="card" aria-labelledby="wa-new-title">
+        <div class="card-head">
+          <div>
+            <h3 id="wa-new-title" safe>
+              {t('whatsapp.new')}
+            </h3>
+            <p class="subtle" safe>
+              {t('whatsapp.new_hint')}
+            </p>
+          </div>
+        </div>
+        <NewChannelForm ui={ui} form={p.form} />
+      </section>
+    </SettingsLayout>
+  )
+}
+
+function NewChannelForm({ ui, form }: { ui: Ui; form: FormState }) {
+  const { t } = ui
+  const chosen = (WHATSAPP_PROVIDER_NAMES as readonly string[]).includes(form.values.provider ?? '')
+    ? form.values.provider!
+    : 'sandbox'
+  const providerErr = form.errors?.fields.provider
+  return (
+    <form
+      method="post"
+      action="/settings/channels"
+      class="card-body form-grid"
+      novalidate
+      x-data={`{ provider: ${JSON.stringify(chosen)} }`}
+      data-testid="wa-new-form"
+    >
+      <FormAlert form={form} t={t} />
+      <Field
+        name="name"
+        label={t('whatsapp.field.name')}
+        hint={t('whatsapp.field.name_hint')}
+        form={form}
+        t={t}
+        required
+        maxlength={80}
+      />
+      <fieldset class="wa-providers" aria-describedby={providerErr ? 'f-provider-err' : undefined}>
+        <legend safe>{t('whatsapp.field.provider')}</legend>
+        {WHATSAPP_PROVIDER_NAMES.map((p) => (
+          <label class="wa-provider">
+            <input type="radio" name="provider" value={p} checked={p === chosen} x-model="provider" />
+            <span class="wa-provider-text">
+              <span class="wa-provider-name" safe>
+                {providerLabel(ui, p)}
+              </span>
+              <span class="subtle" safe>
+                {t(`whatsapp.provider_hint.${p}` as MessageKey)}
+              </span>
+            </span>
+          </label>
+        ))}
+        {providerErr ? <FieldError id="f-provider-err" text={t(providerErr)} /> : ''}
+      </fieldset>
+      <div class="form-grid wa-cloud-fields" x-show="provider === 'cloud-api'">
+        <div class="form-row">
+          <Field
+            name="phoneNumber"
+            label={t('whatsapp.field.phone')}
+            hint={t('whatsapp.field.phone_hint')}
+            form={form}
+            t={t}
+          />
+          <Field name="phoneNumberId" label={t('whatsapp.field.phone_number_id')} form={form} t={t} />
+        </div>
+        <Field name="wabaId" label={t('whatsapp.field.waba_id')} form={form} t={t} />
+        <Field
+          name="accessToken"
+          type="password"
+          label={t('whatsapp.field.access_token')}
+          hint={t('whatsapp.field.access_token_hint')}
+          form={form}
+          t={t}
+          autocomplete="off"
+        />
+        <div class="form-row">
+          <Field
+            name="appSecret"
+            type="password"
+            label={t('whatsapp.field.app_secret')}
+            hint={t('whatsapp.field.app_secret_hint')}
+            form={form}
+            t={t}
+            autocomplete="off"
+          />
+          <Field
+            name="verifyToken"
+            label={t('whatsapp.field.verify_token')}
+            hint={t('whatsapp.field.verify_token_hint')}
+            form={form}
+            t={t}
+            autocomplete="off"
+          />
+        </div>
+      </div>
+      <div class="form-actions">
+        <button class="btn btn-primary" type="submit" safe>
+          {t('whatsapp.create')}
+        </button>
+      </div>
+    </form>
+  )
+}
+
+// One channel --------------------------------------------------------------------------------------
+
+export interface ChannelPageProps {
+  ui: Ui
+  channel: WhatsAppChannel
+  webhookUrl: string
+  verifyToken: string | null
+  pairing: PairingProps
+}
+
+export function ChannelPage(p: ChannelPageProps) {
+  const { ui, channel: c } = p
+  const { t } = ui
+  const running = !c.paused && c.status !== 'disconnected'
+  return (
+    <SettingsLayout ui={ui} tab="channels" title={c.name}>
+      <CSS />
+      <a class="back-link" href="/settings/channels" safe>
+        {`← ${t('whatsapp.back')}`}
+      </a>
+
+      {c.provider === 'baileys' ? <PairingPanel {...p.pairing} /> : ''}
+
+      {c.provider === 'cloud-api' ? (
+        <section class="card" aria-labelledby="wa-webhook-title">
+          <div class="card-head">
+            <div>
+              <h3 id="wa-webhook-title" safe>
+                {t('whatsapp.webhook.title')}
+              </h3>
+              <p class="subtle" safe>
+                {t('whatsapp.webhook.hint')}
+              </p>
+            </div>
+          </div>
+          <div class="card-body form-grid">
+            <CopyField id="wa-webhook-url" label={t('whatsapp.webhook.url')} value={p.webhookUrl} ui={ui} />
+            {p.verifyToken ? (
+              <CopyField
+                id="wa-verify-token"
+                label={t('whatsapp.webhook.verify_token')}
+                value={p.verifyToken}
+                ui={ui}
+              />
+            ) : (
+              ''
+            )}
+          </div>
+        </section>
+      ) : (
+        ''
+      )}
+
+      <section class="card" aria-labelledby="wa-details-title">
+        <div class="card-head">
+          <h3 id="wa-details-title" safe>
+            {t('whatsapp.details')}
+          </h3>
+          <ChannelStatusLive ui={ui} channel={c} />
+        </div>
+        <dl class="card-body wa-details">
+          <dt safe>{t('whatsapp.provider_label')}</dt>
+          <dd>
+            <span safe>{providerLabel(ui, c.provider)}</span>
+            {c.provider === 'sandbox' ? (
+              <span class="badge wa-sandbox" safe>
+                {t('whatsapp.sandbox_badge')}
+              </span>
+            ) : (
+              ''
+            )}
+          </dd>
+          <dt safe>{t('whatsapp.number')}</dt>
+          <dd safe>{phoneText(ui, c)}</dd>
+        </dl>
+        <div class="card-body wa-actions">
+          {running ? (
+            <form method="post" action={`/settings/channels/${c.id}/disconnect`}>
+              <button class="btn" type="submit" safe>
+                {t('whatsapp.disconnect')}
+              </button>
+            </form>
+          ) : (
+            ''
+          )}
+          <form method="post" action={`/settings/channels/${c.id}/reconnect`}>
+            <button class={running ? 'btn' : 'btn btn-primary'} type="submit" safe>
+              {t('whatsapp.reconnect')}
+            </button>
+          </form>
+        </div>
+      </section>
+
+      <section class="card wa-danger" aria-labelledby="wa-danger-title">
+        <div class="card-head">
+          <h3 id="wa-danger-title" safe>
+            {t('whatsapp.danger')}
+          </h3>
+        </div>
+        <form
+          method="post"
+          action={`/settings/channels/${c.id}/delete`}
+          class="card-body"
+          hx-confirm={t('whatsapp.delete_confirm')}
+        >
+          <button class="btn btn-danger" type="submit" safe>
+            {t('whatsapp.delete')}
+          </button>
+        </form>
+      </section>
+    </SettingsLayout>
+  )
+}
+
+/** The status badge and its explanation, refreshed when the channel's status changes. */
+export function ChannelStatusLive({ ui, channel: c }: { ui: Ui; channel: WhatsAppChannel }) {
+  const key = detailKey(c.statusDetail)
+  return (
+    <div
+      id="wa-status"
+      class="wa-status-live"
+      hx-get={`/settings/channels/${c.id}/status`}
+      hx-trigger={liveTrigger(c.id)}
+      hx-swap="outerHTML"
+      aria-live="polite"
+    >
+      <StatusBadge ui={ui} channel={c} />
+      {key ? (
+        <span class="subtle wa-detail" safe>
+          {ui.t(key)}
+        </span>
+      ) : (
+        ''
+      )}
+    </div>
+  )
+}
+
+const DETAIL_KEYS: Record<string, MessageKey> = {
+  too_many_reconnects: 'whatsapp.detail.too_many_reconnects',
+  forbidden: 'whatsapp.detail.forbidden',
+  multidevice_mismatch: 'whatsapp.detail.multidevice_mismatch',
+  replaced: 'whatsapp.detail.replaced',
+  logged_out: 'whatsapp.detail.logged_out',
+  start_failed: 'whatsapp.detail.start_failed',
+}
+function detailKey(detail: string | null): MessageKey | null {
+  if (!detail) return null
+  if (detail.startsWith('retry_in_ms:')) return 'whatsapp.detail.retry'
+  return DETAIL_KEYS[detail] ?? null
+}
+
+function CopyField({ id, label, value, ui }: { id: string; label: string; value: string; ui: Ui }) {
+  return (
+    <div class="field">
+      <label for={id} safe>
+        {label}
+      </label>
+      <div class="wa-copy" x-data="{ copied: false }">
+        <input class="input wa-mono" id={id} value={value} readonly />
+        <button
+          class="btn"
+          type="button"
+          x-on:click={`navigator.clipboard.writeText(document.getElementById('${id}').value); copied = true; setTimeout(() => copied = false, 1500)`}
+        >
+          <span x-show="!copied" safe>
+            {ui.t('whatsapp.copy')}
+          </span>
+          <span x-show="copied" x-cloak aria-live="polite">
+            ✓
+          </span>
+        </button>
+      </div>
+    </div>
+  )
+}
+
+// Pairing ------------------------------------------------------------------------------------------
+
+export interface PairingProps {
+  ui: Ui
+  channel: WhatsAppChannel
+  /** The current QR as SVG, rendered by the server from the code WhatsApp sent (trusted markup). */
+  safeQrSvg: string | null
+  form: FormState
+}
+
+export function PairingPanel(p: PairingProps) {
+  const { ui, channel: c, safeQrSvg } = p
+  const { t } = ui
+  const paired = c.status === 'open' && !c.paused
+  return (
+    <section
+      class="card wa-pairing"
+      id="wa-pairing"
+      aria-labelledby="wa-pair-title"
+      hx-get={`/settings/channels/${c.id}/pairing`}
+      hx-trigger={liveTrigger(c.id)}
+      hx-swap="outerHTML"
+      data-testid="wa-pairing"
+      data-status={c.status}
+    >
+      <div class="card-head">
+        <div>
+          <h3 id="wa-pair-title" safe>
+            {t('whatsapp.pair.title')}
+          </h3>
+          <p class="subtle" safe>
+            {paired ? t('whatsapp.pair.connected', { phone: phoneText(ui, c) }) : t('whatsapp.pair.steps')}
+          </p>
+        </div>
+      </div>
+      {paired ? (
+        ''
+      ) : (
+        <div class="card-body wa-pair-body">
+          <div class="wa-qr-box">
+            {safeQrSvg ? (
+              <figure class="wa-qr" role="img" aria-label={t('whatsapp.pair.qr_alt')} data-testid="wa-qr">
+                {safeQrSvg}
+              </figure>
+            ) : (
+              <div class="wa-qr wa-qr-wait" aria-busy="true">
+                <span class="wa-spinner" aria-hidden="true" />
+                <span class="subtle" safe>
+                  {t('whatsapp.pair.waiting')}
+                </span>
+              </div>
+            )}
+            {safeQrSvg ? (
+              <p class="subtle" safe>
+                {t('whatsapp.pair.rotates')}
+              </p>
+            ) : (
+              ''
+            )}
+          </div>
+          <div class="wa-code">
+            {c.pairingCode ? (
+              <div class="wa-code-box" data-testid="wa-pairing-code">
+                <span class="subtle" safe>
+                  {t('whatsapp.pair.code')}
+                </span>
+                <strong class="wa-code-value" safe>
+                  {c.pairingCode.length === 8
+                    ? `${c.pairingCode.slice(0, 4)}-${c.pairingCode.slice(4)}`
+                    : c.pairingCode}
+                </strong>
+              </div>
+            ) : (
+              ''
+            )}
+            <details open={!!p.form.errors || undefined}>
+              <summary safe>{t('whatsapp.pair.use_code')}</summary>
+              <form
+                method="post"
+                action={`/settings/channels/${c.id}/pairing-code`}
+                class="form-grid"
+                novalidate
+              >
+                <p class="subtle" safe>
+                  {t('whatsapp.pair.code_hint')}
+                </p>
+                <FormAlert form={p.form} t={t} />
+                <Field
+                  name="phone"
+                  type="tel"
+                  label={t('whatsapp.field.phone')}
+                  form={p.form}
+                  t={t}
+                  autocomplete="tel"
+                />
+                <div class="form-actions">
+                  <button class="btn" type="submit" safe>
+                    {t('whatsapp.pair.request_code')}
+                  </button>
+                </div>
+              </form>
+            </details>
+          </div>
+        </div>
+      )}
+    </section>
+  )
+}
+
+function WaGlyph() {
+  return (
+    <svg
+      viewBox="0 0 24 24"
+      width="18"
+      height="18"
+      fill="none"
+      stroke="currentColor"
+      stroke-width="2"
+      stroke-linecap="round"
+      stroke-linejoin="round"
+    >
+      <path d="M3 21l1.65-3.8a9 9 0 1 1 3.4 2.9L3 21" />
+      <path d="M9 10a.5.5 0 0 0 1 0V9a.5.5 0 0 0-1 0v1a5 5 0 0 0 5 5h1a.5.5 0 0 0 0-1h-1a.5.5 0 0 0 0 1" />
+    </svg>
+  )
+}
