@@ -1,0 +1,273 @@
+// Loved CRM inbox (views/inbox/inbox-page.tsx). Without this file every action is a plain form post.
+// With it: the conversation list and the open thread refresh from the hub's inbox.* events (the
+// composer is never replaced, so a half-typed message survives), Enter sends (Shift+Enter: new
+// line), "/" searches quick replies, an emoji picker, the internal-note toggle.
+;(() => {
+  if (window.lovedInbox) return
+  window.lovedInbox = true
+
+  const $ = (sel) => document.querySelector(sel)
+  const inbox = () => $('[data-inbox]')
+  const fetchHtml = async (url, init = {}) => {
+    const res = await fetch(url, { ...init, headers: { 'hx-request': 'true', ...(init.headers || {}) } })
+    return { res, text: await res.text() }
+  }
+  const nearBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 120
+  const toBottom = () => {
+    const m = $('#msgs')
+    if (m) m.scrollTop = m.scrollHeight
+  }
+  const replace = (el, htmlText) => {
+    const tpl = document.createElement('template')
+    tpl.innerHTML = htmlText.trim()
+    const next = tpl.content.firstElementChild
+    if (next) el.replaceWith(next)
+    return next
+  }
+
+  // Live refreshes -------------------------------------------------------------------------------
+  let listTimer = null
+  const refreshList = () => {
+    clearTimeout(listTimer)
+    listTimer = setTimeout(async () => {
+      const list = $('#conv-list')
+      if (!list?.dataset.src) return
+      const { res, text } = await fetchHtml(list.dataset.src)
+      if (res.ok && document.contains(list)) replace(list, text)
+    }, 120)
+  }
+  let msgsBusy = null
+  const refreshMessages = async () => {
+    const box = $('#msgs')
+    if (!box?.dataset.src) return
+    if (msgsBusy) return msgsBusy.then(refreshMessages)
+    const stick = nearBottom(box)
+    msgsBusy = (async () => {
+      const { res, text } = await fetchHtml(box.dataset.src)
+      if (res.ok && document.contains(box)) {
+        const top = box.scrollTop
+        const next = replace(box, text)
+        if (next) next.scrollTop = stick ? next.scrollHeight : top
+      }
+    })().finally(() => {
+      msgsBusy = null
+    })
+    return msgsBusy
+  }
+  const onEvent = (e) => {
+    const root = inbox()
+    if (!root) return
+    refreshList()
+    const id = e.detail?.data?.conversationId
+    if (id && id === root.dataset.active) refreshMessages()
+  }
+  for (const type of ['rt:inbox.message', 'rt:inbox.status', 'rt:inbox.conversation'])
+    document.body.addEventListener(type, onEvent)
+
+  // Composer -------------------------------------------------------------------------------------
+  const grow = (ta) => {
+    ta.style.height = 'auto'
+    ta.style.height = `${Math.min(ta.scrollHeight, 180)}px`
+  }
+  const showError = (text) => {
+    const el = $('#composer-error')
+    if (!el) return
+    el.textContent = text || ''
+    el.hidden = !text
+  }
+  let sending = false
+  const send = async (form) => {
+    if (sending) return
+    const ta = form.querySelector('textarea[name=body]')
+    if (!ta.value.trim()) return showError('')
+    sending = true
+    try {
+      const body = new URLSearchParams(new FormData(form))
+      const { res, text } = await fetchHtml(form.action, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      })
+      if (res.ok) {
+        ta.value = ''
+        grow(ta)
+        showError('')
+        const box = $('#msgs')
+        if (box) {
+          const next = replace(box, text)
+          if (next) next.scrollTop = next.scrollHeight
+        }
+        refreshList()
+      } else if (res.status === 422) {
+        showError(text)
+      } else {
+        form.submit()
+      }
+    } catch {
+      showError(form.dataset.offline || '⚠')
+    } finally {
+      sending = false
+      ta.focus()
+    }
+  }
+
+  document.addEventListener(
+    'submit',
+    (e) => {
+      const form = e.target
+      if (!(form instanceof HTMLFormElement) || !form.matches('[data-composer]')) return
+      e.preventDefault()
+      e.stopImmediatePropagation()
+      send(form)
+    },
+    true,
+  )
+
+  // Quick replies ("/shortcut") ------------------------------------------------------------------
+  let qrIndex = 0
+  const qrItems = () => [...document.querySelectorAll('#qr-pop .qr-item')]
+  const closeQr = () => {
+    const pop = $('#qr-pop')
+    if (pop) pop.hidden = true
+  }
+  const renderQr = (form, ta) => {
+    const pop = $('#qr-pop')
+    if (!pop) return
+    const m = /^\/(\S*)$/.exec(ta.value)
+    if (!m) return closeQr()
+    let replies = []
+    try {
+      replies = JSON.parse(form.dataset.quickReplies || '[]')
+    } catch {}
+    const q = m[1].toLowerCase()
+    const hits = replies.filter((r) => r.s.includes(q) || r.b.toLowerCase().includes(q)).slice(0, 8)
+    pop.replaceChildren()
+    if (!hits.length) {
+      const p = document.createElement('div')
+      p.className = 'subtle'
+      p.style.padding = '6px 8px'
+      p.textContent = pop.dataset.empty || ''
+      pop.append(p)
+    }
+    hits.forEach((r, i) => {
+      const b = document.createElement('button')
+      b.type = 'button'
+      b.className = 'qr-item'
+      b.setAttribute('role', 'option')
+      b.setAttribute('aria-selected', String(i === 0))
+      b.dataset.body = r.b
+      const s = document.createElement('b')
+      s.textContent = `/${r.s}`
+      const t = document.createElement('span')
+      t.textContent = r.b
+      b.append(s, t)
+      pop.append(b)
+    })
+    qrIndex = 0
+    pop.hidden = false
+  }
+  const pickQr = (ta, body) => {
+    ta.value = body
+    closeQr()
+    grow(ta)
+    ta.focus()
+    ta.setSelectionRange(ta.value.length, ta.value.length)
+  }
+  const selectQr = (i) => {
+    const items = qrItems()
+    if (!items.length) return
+    qrIndex = (i + items.length) % items.length
+    for (const [j, b] of items.entries()) b.setAttribute('aria-selected', String(j === qrIndex))
+    items[qrIndex].scrollIntoView({ block: 'nearest' })
+  }
+
+  document.addEventListener('input', (e) => {
+    const ta = e.target
+    if (!(ta instanceof HTMLTextAreaElement) || ta.name !== 'body' || !ta.closest('[data-composer]')) return
+    grow(ta)
+    renderQr(ta.form, ta)
+  })
+
+  document.addEventListener('keydown', (e) => {
+    const ta = e.target
+    if (!(ta instanceof HTMLTextAreaElement) || !ta.closest('[data-composer]')) return
+    const pop = $('#qr-pop')
+    if (pop && !pop.hidden && qrItems().length) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault()
+        return selectQr(qrIndex + (e.key === 'ArrowDown' ? 1 : -1))
+      }
+      if (e.key === 'Enter' || e.key === 'Tab') {
+        e.preventDefault()
+        return pickQr(ta, qrItems()[qrIndex].dataset.body)
+      }
+    }
+    if (e.key === 'Escape') {
+      closeQr()
+      const em = $('#emoji-pop')
+      if (em) em.hidden = true
+      return
+    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault()
+      ta.form.requestSubmit()
+    }
+  })
+
+  document.addEventListener('click', (e) => {
+    const t = e.target instanceof Element ? e.target : null
+    if (!t) return
+    const qr = t.closest('.qr-item')
+    if (qr) {
+      const ta = $('#composer-body')
+      if (ta) pickQr(ta, qr.dataset.body)
+      return
+    }
+    const toggle = t.closest('[data-emoji-toggle]')
+    const em = $('#emoji-pop')
+    if (toggle && em) {
+      em.hidden = !em.hidden
+      toggle.setAttribute('aria-expanded', String(!em.hidden))
+      if (!em.hidden) em.querySelector('button')?.focus()
+      return
+    }
+    const emoji = t.closest('[data-emoji]')
+    if (emoji) {
+      const ta = $('#composer-body')
+      if (!ta) return
+      const at = ta.selectionStart ?? ta.value.length
+      const end = ta.selectionEnd ?? at
+      ta.value = ta.value.slice(0, at) + emoji.dataset.emoji + ta.value.slice(end)
+      ta.focus()
+      ta.setSelectionRange(at + emoji.dataset.emoji.length, at + emoji.dataset.emoji.length)
+      grow(ta)
+      if (em) em.hidden = true
+      return
+    }
+    if (em && !em.hidden && !t.closest('#emoji-pop')) em.hidden = true
+  })
+
+  document.addEventListener('change', (e) => {
+    const box = e.target
+    if (!(box instanceof HTMLInputElement) || !box.matches('[data-note-toggle]')) return
+    const form = box.closest('[data-composer]')
+    const ta = form?.querySelector('textarea[name=body]')
+    form?.classList.toggle('is-note', box.checked)
+    if (ta) {
+      ta.placeholder = box.checked ? ta.dataset.notePlaceholder : ta.dataset.placeholder
+      // Notes are allowed outside the 24-hour window: only messages to the contact are not.
+      if (form.dataset.windowClosed === 'true') ta.disabled = !box.checked
+      ta.focus()
+    }
+  })
+
+  const init = () => {
+    if (!inbox()) return
+    toBottom()
+    const ta = $('#composer-body')
+    if (ta) grow(ta)
+  }
+  document.addEventListener('htmx:afterSettle', init)
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init)
+  else init()
+})()
