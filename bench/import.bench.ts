@@ -10,6 +10,7 @@
  *
  *   bun bench/import.bench.ts [--rows 100000] [--db pglite|postgres|both] [--dup-rate 0.05]
  *     [--batch 250] [--dedup auto|review|off] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
+ *     [--no-settings-cache] (read the organization's settings per row, as before the per-batch cache)
  */
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
@@ -37,6 +38,7 @@ const opts = parseArgs({
   dupRate: 0.05,
   batch: 250,
   dedup: 'auto',
+  settingsCache: true,
   pgUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
 })
 
@@ -236,6 +238,7 @@ async function importOnce(kind: 'pglite' | 'postgres', path: string) {
         imp,
         actorId: user.id,
         batchSize: opts.batch,
+        settingsCache: opts.settingsCache,
         onBatch: (p) => {
           if (p.processed - lastPrint >= 10_000) {
             lastPrint = p.processed
@@ -268,7 +271,7 @@ const g0 = performance.now()
 await generate(path, opts.rows, opts.dupRate)
 const size = Bun.file(path).size
 console.log(
-  `Import bench: ${opts.rows} rows (${fmt(size / 2 ** 20)} MB, ${opts.dupRate * 100}% repeats), batch ${opts.batch}, dedup ${opts.dedup}; generated in ${fmt((performance.now() - g0) / 1000)} s; load ${await loadAvg()}`,
+  `Import bench: ${opts.rows} rows (${fmt(size / 2 ** 20)} MB, ${opts.dupRate * 100}% repeats), batch ${opts.batch}, dedup ${opts.dedup}, settings cache ${opts.settingsCache ? 'on' : 'off'}; generated in ${fmt((performance.now() - g0) / 1000)} s; load ${await loadAvg()}`,
 )
 const parse = await parseOnly(path)
 console.log(

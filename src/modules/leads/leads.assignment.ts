@@ -24,6 +24,7 @@ import { notify } from '../notifications/notifications.usecases'
 import type { Role } from '../orgs/orgs.table'
 import '../pipeline/pipeline.events'
 import { insertActivity } from '../pipeline/pipeline.repository'
+import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import {
   ASSIGNMENT_CONDITIONS,
   type Condition,
@@ -91,8 +92,20 @@ async function pickMember(tx: OrgTx, rule: AssignmentRule): Promise<string | nul
  * Assigns an unowned lead by the organization's rules. Returns the new owner's id, or null (already
  * owned, no rule matched, or nobody available).
  */
-export async function autoAssignLead(tx: OrgTx, leadId: string): Promise<string | null> {
+export async function autoAssignLead(
+  tx: OrgTx,
+  leadId: string,
+  opts: { cache?: CaptureCache } = {},
+): Promise<string | null> {
   if (!isUuid(leadId)) return null
+  const loadRules = async () =>
+    await tx
+      .select()
+      .from(assignmentRules)
+      .where(eq(assignmentRules.active, true))
+      .orderBy(asc(assignmentRules.position), asc(assignmentRules.id))
+  // With the rules known for the batch, an organization without any skips reading the lead.
+  if (opts.cache && !(await opts.cache.get('assignmentRules', loadRules)).length) return null
   const [lead] = rowsOf<LeadRow>(
     await tx.execute(sql`select id::text as id, owner_id::text as owner_id, full_name, source, tags, custom, region,
         (extract(epoch from created_at) * 1000)::float8 as created_at_ms
@@ -116,11 +129,8 @@ export async function autoAssignLead(tx: OrgTx, leadId: string): Promise<string 
     activity: {},
   }
   const now = new Date()
-  const rules = await tx
-    .select()
-    .from(assignmentRules)
-    .where(eq(assignmentRules.active, true))
-    .orderBy(asc(assignmentRules.position), asc(assignmentRules.id))
+  // The candidates' conditions (a cached list is fine: the chosen rule is read again under its lock).
+  const rules = await cachedRead(opts.cache, 'assignmentRules', loadRules)
   for (const candidate of rules) {
     const cond = readCondition(candidate.condition)
     if (!cond || !matchCondition(cond, facts, now).matched) continue

@@ -210,8 +210,10 @@ describe('signed deliveries', () => {
     await w.runDue()
     let sub = (await fbSubs()).find((s) => s.external_id === '100003')!
     expect(sub.status).toBe('accepted')
+    // This submission's own job (earlier tests' jobs may share a creation timestamp).
     const [job] = await t.db.raw.query<{ id: string; state: string; attempts: number }>(
-      "select id, state, attempts from jobs where name = 'leads.facebook_lead' order by created_at desc limit 1",
+      "select id, state, attempts from jobs where name = 'leads.facebook_lead' and payload->>'submissionId' = $1",
+      [sub.id],
     )
     expect(job!.attempts).toBe(1)
     expect(job!.state).toBe('failed') // failed = waiting for its retry

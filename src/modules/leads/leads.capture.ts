@@ -30,6 +30,7 @@ import { insertActivity, insertLead, pgTextArray } from '../pipeline/pipeline.re
 import { parseMoney, parseTags } from '../pipeline/pipeline.schemas'
 import { createDefaultPipeline } from '../pipeline/pipeline.usecases'
 import { autoAssignLead } from './leads.assignment'
+import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import { validateCustom } from './leads.custom-fields'
 import {
   findCandidates,
@@ -43,7 +44,13 @@ import {
 import type { DedupMode } from './leads.dedup.table'
 import { matchScore } from './leads.match'
 import { leadKeys, orgDefaultCountry } from './leads.normalize'
-import { rescoreLead } from './leads.scoring'
+import { rescoreLead, scoringInputs } from './leads.scoring'
+
+/** No active scoring rule and no trained model (known from the batch's cache). */
+async function scoringIsIdle(tx: OrgTx, cache: CaptureCache) {
+  const { rules, model } = await scoringInputs(tx, cache)
+  return !rules.length && !model
+}
 
 export interface CaptureInput {
   fullName: string
@@ -71,6 +78,11 @@ export interface CaptureOptions {
   channel: CaptureChannel
   /** Default: the organization's setting (Settings → Duplicates). */
   dedup?: DedupMode
+  /**
+   * Bulk callers (the CSV import): one cache per batch transaction, created inside it, so the
+   * organization's settings are read once per batch instead of once per lead (leads.capture-cache.ts).
+   */
+  cache?: CaptureCache
 }
 
 export interface CaptureResult {
@@ -105,7 +117,11 @@ async function isMember(tx: OrgTx, userId: string) {
 }
 
 /** Validates and normalizes; throws one FormError with every field error (custom fields included). */
-export async function validateCapture(tx: OrgTx, input: CaptureInput): Promise<CleanCapture> {
+export async function validateCapture(
+  tx: OrgTx,
+  input: CaptureInput,
+  cache?: CaptureCache,
+): Promise<CleanCapture> {
   const check = new Check()
   const fullName = trim(input.fullName)
   if (!fullName) check.add('fullName', 'error.required')
@@ -113,7 +129,7 @@ export async function validateCapture(tx: OrgTx, input: CaptureInput): Promise<C
   const email = normalizeEmail(input.email)
   if (email && (!EMAIL_RE.test(email) || email.length > 254)) check.add('email', 'error.email')
   const phoneText = trim(input.phone)
-  const phone = phoneText ? toE164(phoneText, await orgDefaultCountry(tx)) : null
+  const phone = phoneText ? toE164(phoneText, await orgDefaultCountry(tx, cache)) : null
   if (phoneText.length > 40) check.add('phone', 'error.too_long', { max: 40 })
   else if (phoneText && !phone) check.add('phone', 'pipeline.error.phone')
   const company = trim(input.company)
@@ -139,7 +155,7 @@ export async function validateCapture(tx: OrgTx, input: CaptureInput): Promise<C
   if (!Number.isInteger(score) || score < -1000 || score > 1000) check.add('score', 'pipeline.error.score')
   let custom: Record<string, unknown> = {}
   try {
-    custom = await validateCustom(tx, input.custom ?? {})
+    custom = await validateCustom(tx, input.custom ?? {}, { cache })
   } catch (err) {
     if (!(err instanceof FormError)) throw err
     for (const [f, key] of Object.entries(err.fields)) check.add(f, key, err.params[f])
@@ -162,7 +178,7 @@ export async function validateCapture(tx: OrgTx, input: CaptureInput): Promise<C
 }
 
 /** The pipeline and open stage a new lead goes to: the requested ones, else the first of each. */
-async function placement(tx: OrgTx, input: CaptureInput) {
+async function placement(tx: OrgTx, input: CaptureInput, cache?: CaptureCache) {
   const load = async () =>
     rowsOf<{ pipeline_id: string; stage_id: string; currency: string; kind: string }>(
       await tx.execute(
@@ -171,8 +187,10 @@ async function placement(tx: OrgTx, input: CaptureInput) {
           order by p.position, p.id, s.position, s.id`,
       ),
     )
-  let all = await load()
+  let all = await cachedRead(cache, 'placement', load)
   if (!all.length) {
+    // Not memoized: the pipeline created below would vanish if this lead's savepoint rolled back.
+    cache?.forget('placement')
     // An organization from before the pipeline module: give it its default pipeline now.
     const [org] = rowsOf<{ id: string; locale: string }>(
       await tx.execute(
@@ -201,8 +219,8 @@ export async function captureLead(
   input: CaptureInput,
   opts: CaptureOptions,
 ): Promise<CaptureResult> {
-  const clean = await validateCapture(tx, input)
-  const settings = await loadDedupSettings(tx)
+  const clean = await validateCapture(tx, input, opts.cache)
+  const settings = await loadDedupSettings(tx, opts.cache)
   const mode = opts.dedup ?? settings.dedupMode
   const keys = leadKeys(clean)
   const probe = matchRecordOf({ ...keys, phone: clean.phone, company: clean.company })
@@ -234,7 +252,7 @@ export async function captureLead(
     }
   }
 
-  const where = await placement(tx, input)
+  const where = await placement(tx, input, opts.cache)
   const created = await insertLead(tx, {
     fullName: clean.fullName,
     email: clean.email,
@@ -267,8 +285,10 @@ export async function captureLead(
   const flagged = scored.filter((c) => c.match.score >= settings.reviewMin).slice(0, 5)
   for (const c of flagged) await flagPair(tx, created.id, c.lead.id, c.match.score, c.match.reasons)
   if (flagged.length) await recordEvent(tx, { type: 'lead.duplicates_changed', payload: {} })
-  await rescoreLead(tx, created.id)
-  if (!clean.ownerId) await autoAssignLead(tx, created.id)
+  // A new lead has no score detail yet: with no rules and no model, rescoring it would change nothing.
+  if (!opts.cache || !(await scoringIsIdle(tx, opts.cache)))
+    await rescoreLead(tx, created.id, { cache: opts.cache })
+  if (!clean.ownerId) await autoAssignLead(tx, created.id, { cache: opts.cache })
   const top = flagged[0]
   return top
     ? { outcome: 'flagged', leadId: created.id, duplicateOfId: top.lead.id, matchScore: top.match.score }
@@ -365,5 +385,5 @@ async function mergeIncoming(tx: OrgTx, lead: LeadSnapshot, clean: CleanCapture,
       version: Number(row!.version),
     },
   })
-  await rescoreLead(tx, lead.id)
+  await rescoreLead(tx, lead.id, { cache: opts.cache })
 }

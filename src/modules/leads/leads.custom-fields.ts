@@ -14,6 +14,7 @@ import type { MessageKey } from '../../shared/i18n'
 import { fold } from '../../shared/text'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Role } from '../orgs/orgs.table'
+import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import { CUSTOM_FIELD_TYPES, type CustomFieldDef, type CustomFieldType, customFieldDefs } from './leads.table'
 
 export type { CustomFieldDef, CustomFieldType }
@@ -154,9 +155,9 @@ export function coerceValue(def: Pick<CustomFieldDef, 'type' | 'options'>, raw: 
 export async function validateCustom(
   tx: OrgTx,
   input: Record<string, unknown>,
-  opts: { partial?: boolean; defs?: CustomFieldDef[] } = {},
+  opts: { partial?: boolean; defs?: CustomFieldDef[]; cache?: CaptureCache } = {},
 ): Promise<Record<string, unknown>> {
-  const defs = opts.defs ?? (await listCustomFields(tx))
+  const defs = opts.defs ?? (await cachedRead(opts.cache, 'customFields', () => listCustomFields(tx)))
   return checkCustom(defs, input, opts.partial ?? false)
 }
 

@@ -23,6 +23,7 @@ import { AppError, Check, forbidden } from '../../platform/http/errors'
 import { recordAudit } from '../orgs/orgs.audit'
 import { GAP, insertActivity, pgTextArray } from '../pipeline/pipeline.repository'
 import './leads.dedup.events'
+import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import {
   DEDUP_MODES,
   type DedupMode,
@@ -54,7 +55,11 @@ export const DEFAULT_SETTINGS: Pick<LeadSettings, 'dedupMode' | 'autoMergeMin' |
 }
 export type DedupSettings = typeof DEFAULT_SETTINGS
 
-export async function loadDedupSettings(tx: OrgTx): Promise<DedupSettings> {
+export async function loadDedupSettings(tx: OrgTx, cache?: CaptureCache): Promise<DedupSettings> {
+  return cachedRead(cache, 'dedupSettings', () => readDedupSettings(tx))
+}
+
+async function readDedupSettings(tx: OrgTx): Promise<DedupSettings> {
   const [r] = await rows<{ dedup_mode: DedupMode; auto_merge_min: unknown; review_min: unknown }>(
     tx,
     sql`select dedup_mode, auto_merge_min, review_min from lead_settings`,

@@ -26,6 +26,7 @@ import { toE164 } from '../../shared/phone'
 import { fold } from '../../shared/text'
 import { parseMoney, parseTags } from '../pipeline/pipeline.schemas'
 import { type CaptureInput, type CaptureResult, captureLead } from './leads.capture'
+import { CaptureCache } from './leads.capture-cache'
 import {
   blobChunks,
   CsvFormatError,
@@ -358,9 +359,11 @@ async function processBatch(
   tx: OrgTx,
   imp: LeadImport,
   batch: { n: number; cells: string[] }[],
-  ctx: { actorId: string | null; country: string; from: number; maxMs: number },
+  ctx: { actorId: string | null; country: string; from: number; maxMs: number; cache: boolean },
 ): Promise<{ progress: Progress; consumed: number }> {
   const settings = settingsOf(imp)
+  // The organization's settings, read once for this batch's transaction (and dropped with it).
+  const cache = ctx.cache ? new CaptureCache() : undefined
   const counts = { created: 0, merged: 0, flagged: 0, rejected: 0 }
   const report: ReportRow[] = []
   const started = performance.now()
@@ -387,7 +390,12 @@ async function processBatch(
     let res: CaptureResult
     try {
       res = await tx.transaction((sp) =>
-        captureLead(sp as OrgTx, mapped.input, { actorId: ctx.actorId, channel: 'import', dedup: imp.dedup }),
+        captureLead(sp as OrgTx, mapped.input, {
+          actorId: ctx.actorId,
+          channel: 'import',
+          dedup: imp.dedup,
+          cache,
+        }),
       )
     } catch (err) {
       if (!(err instanceof FormError)) throw err
@@ -471,6 +479,8 @@ export interface RunOptions {
   pauseMs?: number
   signal?: AbortSignal
   onBatch?: (p: Progress) => void | Promise<void>
+  /** Read the organization's settings once per batch (default true; false reads them per row). */
+  settingsCache?: boolean
 }
 
 /**
@@ -493,7 +503,13 @@ export async function importRows(opts: RunOptions, bytes: AsyncIterable<Uint8Arr
       const from = done
       const current = batch
       const r = await run((tx) =>
-        processBatch(tx, imp, current, { actorId: opts.actorId, country, from, maxMs }),
+        processBatch(tx, imp, current, {
+          actorId: opts.actorId,
+          country,
+          from,
+          maxMs,
+          cache: opts.settingsCache ?? true,
+        }),
       )
       batch = current.slice(r.consumed)
       progress = r.progress

@@ -9,6 +9,7 @@ import type { OrgTx, SystemTx } from '../../platform/db/tenancy'
 import { emailMatchKey } from '../../shared/email'
 import { phoneRegion } from '../../shared/phone'
 import { fold, nameKey } from '../../shared/text'
+import { type CaptureCache, cachedRead } from './leads.capture-cache'
 
 export interface LeadContact {
   fullName: string
@@ -40,7 +41,11 @@ export function leadKeys(l: LeadContact): LeadKeys {
 }
 
 /** The organization's default phone country (ISO 3166 alpha-2, 'BR' unless changed). */
-export async function orgDefaultCountry(tx: OrgTx | SystemTx): Promise<string> {
+export async function orgDefaultCountry(tx: OrgTx | SystemTx, cache?: CaptureCache): Promise<string> {
+  return cachedRead(cache, 'defaultCountry', () => readDefaultCountry(tx))
+}
+
+async function readDefaultCountry(tx: OrgTx | SystemTx): Promise<string> {
   const [row] = rowsOf<{ c: string }>(
     await tx.execute(
       sql`select default_country as c from organizations

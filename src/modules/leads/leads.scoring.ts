@@ -22,6 +22,7 @@ import { isUuid } from '../../shared/ids'
 import type { Role } from '../orgs/orgs.table'
 import '../pipeline/pipeline.events'
 import type { ScoreContribution } from '../pipeline/pipeline.table'
+import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import {
   type Condition,
   type ConditionForm,
@@ -114,6 +115,16 @@ export async function loadModel(tx: OrgTx): Promise<TrainedModel | null> {
     .from(scoringModels)
     .limit(1)
   return row?.status === 'trained' ? readModel(row.model) : null
+}
+
+/** The active rules and the trained model, read once per batch when a capture cache is given. */
+export async function scoringInputs(
+  tx: OrgTx,
+  cache?: CaptureCache,
+): Promise<{ rules: ActiveRule[]; model: TrainedModel | null }> {
+  const rules = await cachedRead(cache, 'scoringRules', () => loadActiveRules(tx))
+  const model = await cachedRead(cache, 'scoringModel', () => loadModel(tx))
+  return { rules, model }
 }
 
 // Reading leads ----------------------------------------------------------------------------------
@@ -232,12 +243,11 @@ function outcomeOf(r: FactsRow, rules: ActiveRule[], model: TrainedModel | null,
 export async function rescoreLead(
   tx: OrgTx,
   leadId: string,
-  opts: { now?: Date } = {},
+  opts: { now?: Date; cache?: CaptureCache } = {},
 ): Promise<{ score: number; changed: boolean }> {
   if (!isUuid(leadId)) throw notFound()
   const now = opts.now ?? new Date()
-  const rules = await loadActiveRules(tx)
-  const model = await loadModel(tx)
+  const { rules, model } = await scoringInputs(tx, opts.cache)
   // Locked: two jobs for the same lead run one after the other, and the second sees the first's write.
   const [row] = rowsOf<FactsRow>(await tx.execute(factsSelect(sql`l.id = ${leadId}::uuid`, 1, true)))
   if (!row) throw notFound()
