@@ -24,7 +24,7 @@ import { withOrg } from '../src/platform/db/tenancy'
 import { silentLogger } from '../src/platform/log/logger'
 import { createMailer } from '../src/platform/mail/mailer'
 import { type DedupRecord, generateDedupSet } from './dedup-data'
-import { parseArgs, table, tempDir } from './lib'
+import { openBenchDb, parseArgs, table, tempDir } from './lib'
 
 const opts = parseArgs({
   db: 'both',
@@ -34,30 +34,6 @@ const opts = parseArgs({
 })
 const BASE = 'http://localhost:3000'
 const TUNED = new Set([1, 4, 5])
-
-async function openDb(kind: 'pglite' | 'postgres') {
-  if (kind === 'pglite') {
-    const db = await createDb({ dataDir: join(tempDir('dedup'), 'pg') })
-    return { db, drop: () => db.close() }
-  }
-  const name = `loved_bench_dedup_${process.pid}`
-  const admin = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`drop database if exists ${name} with (force)`)
-  await admin.unsafe(`create database ${name}`)
-  await admin.end()
-  const url = new URL(opts.pgUrl)
-  url.pathname = `/${name}`
-  const db = await createDb({ databaseUrl: url.toString(), max: 4 })
-  return {
-    db,
-    async drop() {
-      await db.close()
-      const a = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-      await a.unsafe(`drop database if exists ${name} with (force)`)
-      await a.end()
-    },
-  }
-}
 
 async function newOrg(db: Db, app: ReturnType<typeof createApp>, label: string) {
   const email = `bench.${label}.${Date.now()}@example.com`
@@ -146,7 +122,7 @@ async function main() {
     .filter(Number.isInteger)
   const rows: Array<Record<string, string | number>> = []
   for (const kind of kinds) {
-    const { db, drop } = await openDb(kind)
+    const { db, drop } = await openBenchDb(kind, 'dedup', opts.pgUrl)
     try {
       await migrate(db)
       const config = loadConfig(

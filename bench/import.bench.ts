@@ -30,7 +30,7 @@ import { leadImports } from '../src/modules/leads/leads.import.table'
 import { createDb, type Db } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
-import { fmt, loadAvg, parseArgs, table, tempDir } from './lib'
+import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'
 
 const opts = parseArgs({
   rows: 100_000,
@@ -162,30 +162,6 @@ async function generate(path: string, rows: number, dupRate: number) {
   await new Promise<void>((res) => out.end(res))
 }
 
-async function openDb(kind: 'pglite' | 'postgres'): Promise<{ db: Db; drop(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await createDb({ dataDir: join(tempDir('import-pg'), 'pg') })
-    return { db, drop: () => db.close() }
-  }
-  const name = `loved_bench_import_${process.pid}`
-  const admin = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`drop database if exists ${name} with (force)`)
-  await admin.unsafe(`create database ${name}`)
-  await admin.end()
-  const url = new URL(opts.pgUrl)
-  url.pathname = `/${name}`
-  const db = await createDb({ databaseUrl: url.toString(), max: 4 })
-  return {
-    db,
-    async drop() {
-      await db.close()
-      const a = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-      await a.unsafe(`drop database if exists ${name} with (force)`)
-      await a.end()
-    },
-  }
-}
-
 /** Parse only: the same decode + csv-parse pipeline, no database (the floor of any import). */
 async function parseOnly(path: string) {
   const t0 = performance.now()
@@ -196,7 +172,7 @@ async function parseOnly(path: string) {
 }
 
 async function importOnce(kind: 'pglite' | 'postgres', path: string) {
-  const { db, drop } = await openDb(kind)
+  const { db, drop } = await openBenchDb(kind, 'import', opts.pgUrl)
   try {
     await migrate(db)
     const { user, org } = await signUp(db, {

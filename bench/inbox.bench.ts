@@ -26,7 +26,7 @@ import { silentLogger as quiet } from '../src/platform/events/events.pg'
 import { createWorker } from '../src/platform/jobs/jobs.worker'
 import { silentLogger } from '../src/platform/log/logger'
 import { createMailer } from '../src/platform/mail/mailer'
-import { fmt, loadAvg, parseArgs, table, tempDir } from './lib'
+import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'
 
 const opts = parseArgs({
   db: 'both',
@@ -36,30 +36,6 @@ const opts = parseArgs({
 })
 const BASE = 'http://localhost:3000'
 const APP_SECRET = 'bench-app-secret-123'
-
-async function open(kind: 'pglite' | 'postgres'): Promise<{ db: Db; drop(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await createDb({ dataDir: join(tempDir('inbox-bench'), 'pg') })
-    return { db, drop: () => db.close() }
-  }
-  const name = `loved_bench_inbox_${process.pid}`
-  const admin = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`drop database if exists ${name} with (force)`)
-  await admin.unsafe(`create database ${name}`)
-  await admin.end()
-  const url = new URL(opts.pgUrl)
-  url.pathname = `/${name}`
-  const db = await createDb({ databaseUrl: url.toString(), max: 4 })
-  return {
-    db,
-    async drop() {
-      await db.close()
-      const a = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-      await a.unsafe(`drop database if exists ${name} with (force)`)
-      await a.end()
-    },
-  }
-}
 
 /** Meta's documented inbound text message webhook (one entry, one change, one message). */
 function cloudPayload(i: number, phoneNumberId: string) {
@@ -99,7 +75,7 @@ const pct = (xs: number[], p: number) => {
 }
 
 async function run(kind: 'pglite' | 'postgres') {
-  const { db, drop } = await open(kind)
+  const { db, drop } = await openBenchDb(kind, 'inbox', opts.pgUrl)
   try {
     await migrate(db)
     const config = loadConfig(

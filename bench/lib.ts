@@ -5,6 +5,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import postgres from 'postgres'
+import { createDb, type Db } from '../src/platform/db/client'
 
 export const ROOT = resolve(import.meta.dir, '..')
 
@@ -262,4 +264,39 @@ export function parseArgs<T extends Record<string, number | string | boolean>>(d
     }
   }
   return out as T
+}
+
+/**
+ * A throwaway database for one bench run: a fresh PGlite data directory, or a new database on the
+ * Postgres server of `pgUrl` (dropped again by `drop`).
+ */
+export async function openBenchDb(
+  kind: 'pglite' | 'postgres',
+  label: string,
+  pgUrl: string,
+  opts: { max?: number } = {},
+): Promise<{ db: Db; drop(): Promise<void> }> {
+  if (kind === 'pglite') {
+    const db = await createDb({ dataDir: join(tempDir(`bench-${label}`), 'pg') })
+    return { db, drop: () => db.close() }
+  }
+  const name = `loved_bench_${label.replace(/\W/g, '_')}_${process.pid}`
+  const dropIt = async () => {
+    const admin = postgres(pgUrl, { max: 1, onnotice: () => {} })
+    await admin.unsafe(`drop database if exists ${name} with (force)`)
+    return admin
+  }
+  const admin = await dropIt()
+  await admin.unsafe(`create database ${name}`)
+  await admin.end()
+  const url = new URL(pgUrl)
+  url.pathname = `/${name}`
+  const db = await createDb({ databaseUrl: url.toString(), max: opts.max ?? 4 })
+  return {
+    db,
+    async drop() {
+      await db.close()
+      await (await dropIt()).end()
+    },
+  }
 }

@@ -29,7 +29,7 @@ import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { silentLogger } from '../src/platform/log/logger'
 import { createMailer } from '../src/platform/mail/mailer'
-import { fmt, loadAvg, median, parseArgs, table, tempDir } from './lib'
+import { fmt, loadAvg, median, openBenchDb, parseArgs, table, tempDir } from './lib'
 
 const opts = parseArgs({
   db: 'both',
@@ -49,33 +49,6 @@ function countStatements(db: Db) {
   const session = (db.drizzle as any).session
   session.options.logger = logger
   session.logger = logger
-}
-
-async function openDb(
-  kind: 'pglite' | 'postgres',
-  label: string,
-): Promise<{ db: Db; drop(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await createDb({ dataDir: join(tempDir(`pipeline-${label}`), 'pg') })
-    return { db, drop: () => db.close() }
-  }
-  const name = `loved_bench_${label}_${process.pid}`
-  const admin = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`drop database if exists ${name} with (force)`)
-  await admin.unsafe(`create database ${name}`)
-  await admin.end()
-  const url = new URL(opts.pgUrl)
-  url.pathname = `/${name}`
-  const db = await createDb({ databaseUrl: url.toString(), max: 4 })
-  return {
-    db,
-    async drop() {
-      await db.close()
-      const a = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-      await a.unsafe(`drop database if exists ${name} with (force)`)
-      await a.end()
-    },
-  }
 }
 
 async function signUp(app: ReturnType<typeof createApp>) {
@@ -170,7 +143,7 @@ const pct = (xs: number[], p: number) => {
 }
 
 async function run(kind: 'pglite' | 'postgres', scenario: 'small' | 'big') {
-  const { db, drop } = await openDb(kind, scenario)
+  const { db, drop } = await openBenchDb(kind, `pipeline_${scenario}`, opts.pgUrl)
   try {
     await migrate(db)
     const config = loadConfig(

@@ -24,7 +24,7 @@ import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { createWorker } from '../src/platform/jobs/jobs.worker'
 import { silentLogger } from '../src/platform/log/logger'
-import { fmt, loadAvg, parseArgs, table, tempDir } from './lib'
+import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'
 
 const opts = parseArgs({
   db: 'both',
@@ -33,30 +33,6 @@ const opts = parseArgs({
   samples: 300,
   pgUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
 })
-
-async function openDb(kind: 'pglite' | 'postgres'): Promise<{ db: Db; drop(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const db = await createDb({ dataDir: join(tempDir('scoring'), 'pg') })
-    return { db, drop: () => db.close() }
-  }
-  const name = `loved_bench_scoring_${process.pid}`
-  const admin = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-  await admin.unsafe(`drop database if exists ${name} with (force)`)
-  await admin.unsafe(`create database ${name}`)
-  await admin.end()
-  const url = new URL(opts.pgUrl)
-  url.pathname = `/${name}`
-  const db = await createDb({ databaseUrl: url.toString(), max: 4 })
-  return {
-    db,
-    async drop() {
-      await db.close()
-      const a = postgres(opts.pgUrl, { max: 1, onnotice: () => {} })
-      await a.unsafe(`drop database if exists ${name} with (force)`)
-      await a.end()
-    },
-  }
-}
 
 /** Ten rules covering every condition kind (source, tag, present, value, region, title, activity...). */
 const RULES: {
@@ -85,7 +61,7 @@ const RULES: {
 ]
 
 async function run(kind: 'pglite' | 'postgres') {
-  const { db, drop } = await openDb(kind)
+  const { db, drop } = await openBenchDb(kind, 'scoring', opts.pgUrl)
   try {
     await migrate(db)
     const user = await signUp(db, {
