@@ -13,18 +13,16 @@
  *   bun bench/dedup.bench.ts [--db pglite|postgres|both] [--people 300] [--seeds 1,2,3]
  *     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
  */
-import { join } from 'node:path'
-import postgres from 'postgres'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config/config'
 import { captureLead } from '../src/modules/leads/leads.capture'
-import { createDb, type Db } from '../src/platform/db/client'
+import type { Db } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { silentLogger } from '../src/platform/log/logger'
 import { createMailer } from '../src/platform/mail/mailer'
 import { type DedupRecord, generateDedupSet } from './dedup-data'
-import { openBenchDb, parseArgs, table, tempDir } from './lib'
+import { openBenchDb, parseArgs, table } from './lib'
 
 const opts = parseArgs({
   db: 'both',

@@ -15,7 +15,6 @@
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { eq } from 'drizzle-orm'
-import postgres from 'postgres'
 import { signUp } from '../src/modules/auth/auth.usecases'
 import { blobChunks, decode, records, scanCsv } from '../src/modules/leads/leads.csv'
 import {
@@ -27,7 +26,6 @@ import {
 } from '../src/modules/leads/leads.import'
 import type { ImportDedup } from '../src/modules/leads/leads.import.table'
 import { leadImports } from '../src/modules/leads/leads.import.table'
-import { createDb, type Db } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'

@@ -13,20 +13,17 @@
  *     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
  */
 import { createHmac } from 'node:crypto'
-import { join } from 'node:path'
-import postgres from 'postgres'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config/config'
 import { JOBS } from '../src/jobs'
 import { createChannel } from '../src/modules/whatsapp/whatsapp.channels'
-import { createDb, type Db } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { silentLogger as quiet } from '../src/platform/events/events.pg'
 import { createWorker } from '../src/platform/jobs/jobs.worker'
 import { silentLogger } from '../src/platform/log/logger'
 import { createMailer } from '../src/platform/mail/mailer'
-import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'
+import { fmt, loadAvg, openBenchDb, parseArgs, table } from './lib'
 
 const opts = parseArgs({
   db: 'both',

@@ -18,18 +18,16 @@
  *     [--leads 10000] [--big-orgs 1000] [--big-per-org 1000] [--iterations 60]
  *     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
  */
-import { join } from 'node:path'
-import postgres from 'postgres'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config/config'
 import { validateSession } from '../src/modules/auth/auth.sessions'
 import { boardSnapshot, boardSnapshotSql, PAGE_SIZE } from '../src/modules/pipeline/pipeline.repository'
-import { createDb, type Db } from '../src/platform/db/client'
+import type { Db } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { silentLogger } from '../src/platform/log/logger'
 import { createMailer } from '../src/platform/mail/mailer'
-import { fmt, loadAvg, median, openBenchDb, parseArgs, table, tempDir } from './lib'
+import { fmt, loadAvg, median, openBenchDb, parseArgs, table } from './lib'
 
 const opts = parseArgs({
   db: 'both',

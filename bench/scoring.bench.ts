@@ -11,20 +11,17 @@
  *   bun bench/scoring.bench.ts [--db pglite|postgres|both] [--leads 100000] [--rules 10] [--samples 300]
  *     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
  */
-import { join } from 'node:path'
-import postgres from 'postgres'
 import { signUp } from '../src/modules/auth/auth.usecases'
 import type { Condition } from '../src/modules/leads/leads.conditions'
 import { rescoreLead } from '../src/modules/leads/leads.scoring'
 import { addScoringRule } from '../src/modules/leads/leads.scoring.fixtures'
 import { SCORING_JOBS, startRescoreAll } from '../src/modules/leads/leads.scoring.jobs'
 import { createDefaultPipeline } from '../src/modules/pipeline/pipeline.usecases'
-import { createDb, type Db } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { createWorker } from '../src/platform/jobs/jobs.worker'
 import { silentLogger } from '../src/platform/log/logger'
-import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'
+import { fmt, loadAvg, openBenchDb, parseArgs, table } from './lib'
 
 const opts = parseArgs({
   db: 'both',

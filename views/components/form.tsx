@@ -111,3 +111,23 @@ export function FormAlert({ form, t }: { form: FormState; t: T }) {
     </div>
   )
 }
+
+/**
+ * A read-only value with a copy button (an endpoint, a webhook URL, a token to paste elsewhere).
+ * public/app.js copies `data-copy` and shows `data-copied` on the button for a moment.
+ */
+export function CopyField(p: { id: string; label: string; value: string; t: T; testId?: string }) {
+  return (
+    <div class="field">
+      <label for={p.id} safe>
+        {p.label}
+      </label>
+      <div class="copy-field">
+        <input class="input" id={p.id} readonly value={p.value} data-testid={p.testId} />
+        <button type="button" class="btn btn-sm" data-copy={p.value} data-copied={p.t('common.copied')} safe>
+          {p.t('common.copy')}
+        </button>
+      </div>
+    </div>
+  )
+}

@@ -9,7 +9,7 @@ import type {
 } from '../../src/modules/leads/leads.capture-sources.table'
 import { assetUrl } from '../../src/platform/http/assets'
 import type { MessageKey, T } from '../../src/shared/i18n'
-import { Field, FieldError, FormAlert, type FormState } from '../components/form'
+import { CopyField, Field, FieldError, FormAlert, type FormState } from '../components/form'
 import { SettingsLayout } from '../orgs/settings-pages'
 import { formatDate, type Ui } from '../ui'
 
@@ -413,23 +413,13 @@ export function SourcePage(p: {
           </a>
         </div>
         <div class="card-body cap-install">
-          <div class="field">
-            <label for="endpoint" safe>
-              {t('capture.endpoint')}
-            </label>
-            <div class="cap-endpoint">
-              <input class="input" id="endpoint" readonly value={p.endpoint} data-testid="capture-endpoint" />
-              <button
-                type="button"
-                class="btn btn-sm"
-                data-copy={p.endpoint}
-                data-copied={t('capture.copied')}
-                safe
-              >
-                {t('capture.copy')}
-              </button>
-            </div>
-          </div>
+          <CopyField
+            id="endpoint"
+            label={t('capture.endpoint')}
+            value={p.endpoint}
+            t={t}
+            testId="capture-endpoint"
+          />
           <CodeBlock
             ui={ui}
             id="snippet-html"
@@ -684,40 +674,8 @@ export function FacebookPage(p: {
           </a>
         </div>
         <div class="card-body cap-install">
-          <div class="field">
-            <label for="fb-url" safe>
-              {t('capture.fb.callback')}
-            </label>
-            <div class="cap-endpoint">
-              <input class="input" id="fb-url" readonly value={p.webhookUrl} />
-              <button
-                type="button"
-                class="btn btn-sm"
-                data-copy={p.webhookUrl}
-                data-copied={t('capture.copied')}
-                safe
-              >
-                {t('capture.copy')}
-              </button>
-            </div>
-          </div>
-          <div class="field">
-            <label for="fb-verify" safe>
-              {t('capture.fb.verify_token')}
-            </label>
-            <div class="cap-endpoint">
-              <input class="input" id="fb-verify" readonly value={p.verifyToken} />
-              <button
-                type="button"
-                class="btn btn-sm"
-                data-copy={p.verifyToken}
-                data-copied={t('capture.copied')}
-                safe
-              >
-                {t('capture.copy')}
-              </button>
-            </div>
-          </div>
+          <CopyField id="fb-url" label={t('capture.fb.callback')} value={p.webhookUrl} t={t} />
+          <CopyField id="fb-verify" label={t('capture.fb.verify_token')} value={p.verifyToken} t={t} />
         </div>
       </section>
       <section class="card" aria-labelledby="fb-edit">

@@ -12,7 +12,7 @@ import { WHATSAPP_PROVIDER_NAMES } from '../../src/modules/whatsapp/whatsapp.tab
 import { assetUrl } from '../../src/platform/http/assets'
 import type { MessageKey } from '../../src/shared/i18n'
 import { formatPhone } from '../../src/shared/phone'
-import { Field, FieldError, FormAlert, type FormState } from '../components/form'
+import { CopyField, Field, FieldError, FormAlert, type FormState } from '../components/form'
 import { SettingsLayout } from '../orgs/settings-pages'
 import type { Ui } from '../ui'
 
@@ -268,13 +268,13 @@ export function ChannelPage(p: ChannelPageProps) {
             </div>
           </div>
           <div class="card-body form-grid">
-            <CopyField id="wa-webhook-url" label={t('whatsapp.webhook.url')} value={p.webhookUrl} ui={ui} />
+            <CopyField id="wa-webhook-url" label={t('whatsapp.webhook.url')} value={p.webhookUrl} t={ui.t} />
             {p.verifyToken ? (
               <CopyField
                 id="wa-verify-token"
                 label={t('whatsapp.webhook.verify_token')}
                 value={p.verifyToken}
-                ui={ui}
+                t={ui.t}
               />
             ) : (
               ''
@@ -382,31 +382,6 @@ function detailKey(detail: string | null): MessageKey | null {
   if (!detail) return null
   if (detail.startsWith('retry_in_ms:')) return 'whatsapp.detail.retry'
   return DETAIL_KEYS[detail] ?? null
-}
-
-function CopyField({ id, label, value, ui }: { id: string; label: string; value: string; ui: Ui }) {
-  return (
-    <div class="field">
-      <label for={id} safe>
-        {label}
-      </label>
-      <div class="wa-copy" x-data="{ copied: false }">
-        <input class="input wa-mono" id={id} value={value} readonly />
-        <button
-          class="btn"
-          type="button"
-          x-on:click={`navigator.clipboard.writeText(document.getElementById('${id}').value); copied = true; setTimeout(() => copied = false, 1500)`}
-        >
-          <span x-show="!copied" safe>
-            {ui.t('whatsapp.copy')}
-          </span>
-          <span x-show="copied" x-cloak aria-live="polite">
-            ✓
-          </span>
-        </button>
-      </div>
-    </div>
-  )
 }
 
 // Pairing ------------------------------------------------------------------------------------------

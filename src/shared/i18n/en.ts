@@ -124,6 +124,8 @@ export const en = {
   'members.pending': 'Pending invitations',
   'members.copy_link': 'Copy link',
   'members.copied': 'Copied',
+  'common.copy': 'Copy',
+  'common.copied': 'Copied',
   'members.revoke': 'Revoke',
   'members.revoked': 'Invitation revoked.',
   'members.expires': 'Expires {date}',

@@ -126,6 +126,8 @@ export const ptBR: Record<MessageKey, string> = {
   'members.pending': 'Convites pendentes',
   'members.copy_link': 'Copiar link',
   'members.copied': 'Copiado',
+  'common.copy': 'Copiar',
+  'common.copied': 'Copiado',
   'members.revoke': 'Revogar',
   'members.revoked': 'Convite revogado.',
   'members.expires': 'Expira em {date}',
