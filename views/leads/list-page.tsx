@@ -24,6 +24,7 @@ import type { MessageKey } from '../../src/shared/i18n'
 import { formatPhone } from '../../src/shared/phone'
 import { Dropdown } from '../components/dropdown'
 import { AppShell } from '../layouts/app-shell'
+import { RangeFilterFields } from '../pipeline/board-page'
 import { agoShort, avatarColor, money, scoreClass } from '../pipeline/format'
 import { PIcon } from '../pipeline/icons'
 import { formatDate, initials, type Ui } from '../ui'
@@ -287,47 +288,7 @@ function FilterPanel(p: ListPageProps & { active: number }) {
         </label>
         <input class="input input-sm" id="flt-tag" name="tag" value={f.tag ?? ''} maxlength={40} />
       </div>
-      <div class="filter-field filter-range">
-        <label for="flt-smin" safe>
-          {t('pipeline.score')}
-        </label>
-        <div class="range-pair">
-          <input
-            class="input input-sm"
-            id="flt-smin"
-            name="score_min"
-            type="number"
-            min="-1000"
-            max="1000"
-            value={f.scoreMin === undefined ? '' : String(f.scoreMin)}
-            aria-label={t('pipeline.filter.score_min')}
-            placeholder="min"
-          />
-          <span aria-hidden="true">–</span>
-          <input
-            class="input input-sm"
-            name="score_max"
-            type="number"
-            min="-1000"
-            max="1000"
-            value={f.scoreMax === undefined ? '' : String(f.scoreMax)}
-            aria-label={t('pipeline.filter.score_max')}
-            placeholder="max"
-          />
-        </div>
-      </div>
-      <div class="filter-field">
-        <label for="flt-from" safe>
-          {t('pipeline.filter.from')}
-        </label>
-        <input class="input input-sm" id="flt-from" name="from" type="date" value={f.createdFrom ?? ''} />
-      </div>
-      <div class="filter-field">
-        <label for="flt-to" safe>
-          {t('pipeline.filter.to')}
-        </label>
-        <input class="input input-sm" id="flt-to" name="to" type="date" value={f.createdTo ?? ''} />
-      </div>
+      <RangeFilterFields t={t} filters={f} />
       <noscript>
         <button type="submit" class="btn btn-sm" safe>
           {t('pipeline.filter.apply')}

@@ -16,6 +16,7 @@ import type {
 import { type BoardFilters, filtersQuery } from '../../src/modules/pipeline/pipeline.schemas'
 import type { Board } from '../../src/modules/pipeline/pipeline.usecases'
 import { assetUrl } from '../../src/platform/http/assets'
+import type { T } from '../../src/shared/i18n'
 import { Dropdown } from '../components/dropdown'
 import { AppShell } from '../layouts/app-shell'
 import { initials, type Ui } from '../ui'
@@ -386,6 +387,24 @@ function FilterPanel({ ui, members, filters }: { ui: Ui; members: MemberRef[]; f
         list="dl-tags"
         maxlength={40}
       />
+      <RangeFilterFields t={t} filters={filters} />
+      <noscript>
+        <button type="submit" class="btn btn-sm" safe>
+          {t('pipeline.filter.apply')}
+        </button>
+      </noscript>
+      <div id="filter-suggestions"></div>
+    </div>
+  )
+}
+
+/**
+ * The score range and created-date range fields of the board's filter panel, shared with the lead
+ * list's (both read the same BoardFilters from the URL).
+ */
+export function RangeFilterFields({ t, filters }: { t: T; filters: BoardFilters }): JSX.Element {
+  return (
+    <>
       <div class="filter-field filter-range">
         <label for="flt-smin" safe>
           {t('pipeline.score')}
@@ -433,13 +452,7 @@ function FilterPanel({ ui, members, filters }: { ui: Ui; members: MemberRef[]; f
         </label>
         <input class="input input-sm" id="flt-to" name="to" type="date" value={filters.createdTo ?? ''} />
       </div>
-      <noscript>
-        <button type="submit" class="btn btn-sm" safe>
-          {t('pipeline.filter.apply')}
-        </button>
-      </noscript>
-      <div id="filter-suggestions"></div>
-    </div>
+    </>
   )
 }
 
