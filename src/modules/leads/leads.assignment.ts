@@ -23,6 +23,7 @@ import { isUuid } from '../../shared/ids'
 import { notify } from '../notifications/notifications.usecases'
 import type { Role } from '../orgs/orgs.table'
 import '../pipeline/pipeline.events'
+import { swapWithNeighbour } from '../../shared/order'
 import { insertActivity } from '../pipeline/pipeline.repository'
 import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import {
@@ -343,12 +344,10 @@ export async function moveAssignmentRule(tx: OrgTx, actor: AssignmentActor, id: 
       .from(assignmentRules)
       .orderBy(asc(assignmentRules.position), asc(assignmentRules.id))
   ).map((r) => r.id)
-  const i = ids.indexOf(id)
-  if (i < 0) throw notFound()
-  const j = dir === 'up' ? i - 1 : i + 1
-  if (j < 0 || j >= ids.length) return
-  ;[ids[i], ids[j]] = [ids[j]!, ids[i]!]
-  for (const [k, rid] of ids.entries())
+  const order = swapWithNeighbour(ids, id, dir)
+  if (order === undefined) throw notFound()
+  if (!order) return
+  for (const [k, rid] of order.entries())
     await tx
       .update(assignmentRules)
       .set({ position: k })

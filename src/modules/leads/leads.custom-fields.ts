@@ -11,6 +11,7 @@ import { asc, eq, sql } from 'drizzle-orm'
 import type { OrgTx } from '../../platform/db/tenancy'
 import { Check, type FormError, forbidden, notFound } from '../../platform/http/errors'
 import type { MessageKey } from '../../shared/i18n'
+import { swapWithNeighbour } from '../../shared/order'
 import { fold } from '../../shared/text'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Role } from '../orgs/orgs.table'
@@ -394,12 +395,13 @@ export async function deleteCustomField(tx: OrgTx, actor: FieldActor, id: string
 export async function moveCustomField(tx: OrgTx, actor: FieldActor, id: string, dir: 'up' | 'down') {
   requireAdmin(actor)
   const list = await listCustomFields(tx)
-  const i = list.findIndex((d) => d.id === id)
-  if (i < 0) throw notFound()
-  const j = dir === 'up' ? i - 1 : i + 1
-  if (j < 0 || j >= list.length) return
-  const ids = list.map((d) => d.id)
-  ;[ids[i], ids[j]] = [ids[j]!, ids[i]!]
+  const ids = swapWithNeighbour(
+    list.map((d) => d.id),
+    id,
+    dir,
+  )
+  if (ids === undefined) throw notFound()
+  if (!ids) return
   await renumber(tx, ids)
   await recordAudit(tx, {
     orgId: actor.orgId,

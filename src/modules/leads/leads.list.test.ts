@@ -561,4 +561,23 @@ describe('custom fields in the lead form', () => {
     expect(row!.custom.cnpj).toBeUndefined()
     expect(row!.custom.faturamento).toBe(1234.56)
   })
+
+  test('admins reorder fields with the up/down buttons; the first cannot go higher', async () => {
+    const order = async () =>
+      (
+        await t.db.raw.query<{ id: string }>(
+          'select id from custom_field_defs where organization_id = $1 order by position, id',
+          [a.orgId],
+        )
+      ).map((r) => r.id)
+    const before = await order()
+    expect(before.length).toBeGreaterThan(2)
+    const last = before.at(-1)!
+    expect((await a.client.post(`/settings/fields/${last}/move`, { dir: 'up' })).status).toBe(303)
+    expect(await order()).toEqual([...before.slice(0, -2), last, before.at(-2)!])
+    const first = (await order())[0]!
+    expect((await a.client.post(`/settings/fields/${first}/move`, { dir: 'up' })).status).toBe(303)
+    expect((await order())[0]).toBe(first)
+    expect((await mate.client.post(`/settings/fields/${first}/move`, { dir: 'down' })).status).toBe(403)
+  })
 })

@@ -21,6 +21,7 @@ import { Check, forbidden, notFound } from '../../platform/http/errors'
 import { isUuid } from '../../shared/ids'
 import type { Role } from '../orgs/orgs.table'
 import '../pipeline/pipeline.events'
+import { swapWithNeighbour } from '../../shared/order'
 import type { ScoreContribution } from '../pipeline/pipeline.table'
 import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import {
@@ -415,12 +416,10 @@ export async function moveRule(tx: OrgTx, actor: ScoringActor, id: string, dir: 
       .from(scoringRules)
       .orderBy(asc(scoringRules.position), asc(scoringRules.id))
   ).map((r) => r.id)
-  const i = ids.indexOf(id)
-  if (i < 0) throw notFound()
-  const j = dir === 'up' ? i - 1 : i + 1
-  if (j < 0 || j >= ids.length) return
-  ;[ids[i], ids[j]] = [ids[j]!, ids[i]!]
-  for (const [k, rid] of ids.entries())
+  const order = swapWithNeighbour(ids, id, dir)
+  if (order === undefined) throw notFound()
+  if (!order) return
+  for (const [k, rid] of order.entries())
     await tx.update(scoringRules).set({ position: k }).where(eq(scoringRules.id, rid))
 }
 
