@@ -24,7 +24,7 @@ import type { MessageKey } from '../../src/shared/i18n'
 import { formatPhone } from '../../src/shared/phone'
 import { Dropdown } from '../components/dropdown'
 import { AppShell } from '../layouts/app-shell'
-import { RangeFilterFields } from '../pipeline/board-page'
+import { RangeFilterFields, SavedViewsDropdown } from '../pipeline/board-page'
 import { agoShort, avatarColor, money, scoreClass } from '../pipeline/format'
 import { PIcon } from '../pipeline/icons'
 import { formatDate, initials, type Ui } from '../ui'
@@ -359,23 +359,8 @@ function ColumnChooser(p: ListPageProps) {
 function ViewsMenu(p: ListPageProps) {
   const { ui, views, qs, columns } = p
   const { t } = ui
-  const button = (
-    <>
-      <PIcon name="bookmark" />
-      <span class="hide-md" safe>
-        {t('pipeline.views')}
-      </span>
-    </>
-  )
   return (
-    <Dropdown
-      label={t('pipeline.views')}
-      buttonClass="btn btn-sm"
-      safeButton={button}
-      align="right"
-      menuClass="views-menu"
-      testId="list-views-toggle"
-    >
+    <SavedViewsDropdown t={t} testId="list-views-toggle">
       <a href="/leads" aria-current={qs ? undefined : 'true'}>
         <span safe>{t('leads.view_all')}</span>
       </a>
@@ -419,7 +404,7 @@ function ViewsMenu(p: ListPageProps) {
           {t('pipeline.view_save')}
         </button>
       </form>
-    </Dropdown>
+    </SavedViewsDropdown>
   )
 }
 

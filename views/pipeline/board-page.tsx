@@ -234,6 +234,30 @@ function PipelineSwitcher({
   )
 }
 
+/** The "Views" menu button of the board and of the lead list; the caller fills the menu. */
+export function SavedViewsDropdown({ t, testId, children }: PropsWithChildren<{ t: T; testId: string }>) {
+  const safeButton = (
+    <>
+      <PIcon name="bookmark" />
+      <span class="hide-md" safe>
+        {t('pipeline.views')}
+      </span>
+    </>
+  )
+  return (
+    <Dropdown
+      label={t('pipeline.views')}
+      buttonClass="btn btn-sm"
+      safeButton={safeButton}
+      align="right"
+      menuClass="views-menu"
+      testId={testId}
+    >
+      {children}
+    </Dropdown>
+  )
+}
+
 function ViewsMenu({
   ui,
   views,
@@ -246,23 +270,8 @@ function ViewsMenu({
   query: string
 }) {
   const { t } = ui
-  const button = (
-    <>
-      <PIcon name="bookmark" />
-      <span class="hide-md" safe>
-        {t('pipeline.views')}
-      </span>
-    </>
-  )
   return (
-    <Dropdown
-      label={t('pipeline.views')}
-      buttonClass="btn btn-sm"
-      safeButton={button}
-      align="right"
-      menuClass="views-menu"
-      testId="views-toggle"
-    >
+    <SavedViewsDropdown t={t} testId="views-toggle">
       <a href={boardUrl(pipeline.id)} aria-current={query ? undefined : 'true'}>
         <span safe>{t('pipeline.view_all')}</span>
       </a>
@@ -306,7 +315,7 @@ function ViewsMenu({
           {t('pipeline.view_save')}
         </button>
       </form>
-    </Dropdown>
+    </SavedViewsDropdown>
   )
 }
 
