@@ -157,6 +157,12 @@ export function createWorker(opts: WorkerOptions): Worker {
   let lastPrune = 0
 
   const iso = (d: Date) => d.toISOString()
+  /**
+   * "Due" bound for run_at: the end of the clock's current millisecond. The clock has millisecond
+   * precision and Postgres microsecond, so a job made due with `run_at = now()` a few microseconds
+   * ago would otherwise look a millisecond early to a claim in the same millisecond.
+   */
+  const dueBound = (d: Date) => new Date(d.getTime() + 1).toISOString()
   const plus = (ms: number) => new Date(clock.now().getTime() + ms)
 
   async function claim(q: QueueState, limit: number): Promise<Claimed[]> {
@@ -167,7 +173,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         tx,
         sql`with next as (
           select id from jobs
-          where queue = ${q.name} and state in ('queued', 'failed') and run_at <= ${iso(now)}::timestamptz
+          where queue = ${q.name} and state in ('queued', 'failed') and run_at < ${dueBound(now)}::timestamptz
             and name in (${sql.join(
               q.names.map((n) => sql`${n}`),
               sql`, `,
@@ -436,7 +442,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         query<{ queue: string }>(
           tx,
           sql`select distinct queue from jobs
-            where state in ('queued', 'failed') and run_at <= ${iso(clock.now())}::timestamptz
+            where state in ('queued', 'failed') and run_at < ${dueBound(clock.now())}::timestamptz
               and queue in (${sql.join(
                 idle.map((q) => sql`${q.name}`),
                 sql`, `,
