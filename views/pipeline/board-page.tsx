@@ -764,12 +764,12 @@ export function CardsPage(p: {
 
 /**
  * One board card. The hottest markup of the app (150 per board request, more on every scroll), so it
- * is written as one string with `h` (a tag that HTML-escapes every interpolated value, attributes
- * included: `& < > " '`) rather than JSX, whose generic attribute handling was most of the
- * board's render time. Only strings built by `h`, constants, the database uuid, numbers and the
- * already escaped name are concatenated raw; a test feeds it hostile names, companies, tags and
- * owners (xss-scan does not see inside strings). The markup is what the JSX produced: the same
- * elements, attributes and order (tests, CSS and public/pipeline.js rely on it).
+ * is written as one string rather than JSX, whose generic attribute handling was most of the board's
+ * render time. Every user value goes through `esc` (Bun.escapeHTML: `& < > " '`, attributes
+ * included); what is concatenated raw is constants, markup built here from escaped values, the
+ * database uuid and numbers. A test feeds it hostile names, companies, tags, owners and stage names
+ * (xss-scan does not see inside strings). The markup is what the JSX produced: the same elements,
+ * attributes and order (tests, CSS and public/pipeline.js rely on it).
  */
 export function LeadCard({
   ui,
@@ -784,82 +784,116 @@ export function LeadCard({
   stageName: string
   members: Map<string, MemberRef>
 }): JSX.Element {
-  const { t } = ui
-  const shared = sharedCardParts(ui, members)
-  const value = money(card.valueCents, card.currency || currency, ui.locale)
+  const parts = localeCardParts(ui)
+  const render = renderCardParts(ui, members)
+  const value = esc(money(card.valueCents, card.currency || currency, ui.locale))
   // The id is a uuid from the database, and the numbers are numbers: nothing in them to escape.
   const url = leadUrl(card.id)
-  const name = Bun.escapeHTML(card.fullName)
-  const label = t('pipeline.card_label', {
-    name: card.fullName,
-    company: card.company ?? '—',
-    value,
-    stage: stageName,
-  })
+  const name = esc(card.fullName)
+  const company = card.company ? esc(card.company) : null
   let out =
     `<article class="lead-card${card.wonAt ? ' is-won' : ''}${card.lostAt ? ' is-lost' : ''}" id="card-${card.id}" data-version="${card.version}" data-position="${card.position}" data-value="${card.valueCents}" data-name="${name}">` +
-    h`<a class="card-link" href="${url}" hx-get="${url}" aria-label="${label}" aria-describedby="card-help" data-card-link>` +
+    `<a class="card-link" href="${url}" hx-get="${url}" aria-label="${parts.label({ name, company: company ?? '—', value, stage: render.stage(stageName) })}" aria-describedby="card-help" data-card-link>` +
     `<span class="card-name">${name}</span></a>` +
-    h`<button type="button" class="card-menu" tabindex="-1" data-move-menu aria-label="${t('pipeline.card_menu', { name: card.fullName })}">` +
-    ICON.ellipsis +
-    '</button>'
-  if (card.company) out += h`<div class="card-company">${card.company}</div>`
-  out += h`<div class="card-row"><span class="card-value">${value}</span>`
+    `<button type="button" class="card-menu" tabindex="-1" data-move-menu aria-label="${parts.menu({ name })}">${ICON.ellipsis}</button>`
+  if (company) out += `<div class="card-company">${company}</div>`
+  out += `<div class="card-row"><span class="card-value">${value}</span>`
   if (card.tags.length) {
     out += '<span class="card-tags">'
-    for (const tag of card.tags.slice(0, 3)) out += h`<span class="tag">${tag}</span>`
-    if (card.tags.length > 3) out += h`<span class="tag tag-more">+${card.tags.length - 3}</span>`
+    for (const tag of card.tags.slice(0, 3)) out += `<span class="tag">${esc(tag)}</span>`
+    if (card.tags.length > 3) out += `<span class="tag tag-more">+${card.tags.length - 3}</span>`
     out += '</span>'
   }
   out += '</div><div class="card-foot">'
-  out += (card.ownerId && shared.avatar(card.ownerId)) || shared.unassigned
+  out += (card.ownerId && render.avatar(card.ownerId)) || parts.unassigned
   out += '<span class="channels">'
-  if (card.hasPhone) out += shared.phone
-  if (card.hasEmail) out += shared.email
+  if (card.hasPhone) out += parts.phone
+  if (card.hasEmail) out += parts.email
   out += '</span><span class="spacer"></span>'
-  if (card.score) out += shared.score(card.score)
-  out += shared.age(card.lastActivityAt)
+  if (card.score) out += parts.score(card.score)
+  out += render.age(card.lastActivityAt)
   out += '</div></article>'
   return out
 }
 
+const esc = (v: string) => Bun.escapeHTML(v)
+
 /**
- * The parts the cards of one render share (the same `members` map), built once each: owner avatars
- * (per member), score badges (per score), last-activity stamps (per day and age) and the titled icons.
+ * A message with `{name}` placeholders compiled once into a function of already escaped values
+ * (the literal text is escaped here, once).
  */
-const sharedParts = new WeakMap<Map<string, MemberRef>, ReturnType<typeof makeSharedParts>>()
-function sharedCardParts(ui: Ui, members: Map<string, MemberRef>) {
-  let parts = sharedParts.get(members)
-  if (!parts || parts.ui !== ui) {
-    parts = makeSharedParts(ui, members)
-    sharedParts.set(members, parts)
+function escapedMessage(text: string): (values: Record<string, string>) => string {
+  const split = text.split(/\{(\w+)\}/)
+  const literal = split.filter((_, i) => i % 2 === 0).map(esc)
+  const names = split.filter((_, i) => i % 2 === 1)
+  return (values) => {
+    let out = literal[0]!
+    for (let i = 0; i < names.length; i++) out += (values[names[i]!] ?? '') + literal[i + 1]!
+    return out
+  }
+}
+
+/**
+ * What depends only on the locale (catalog text and icons), built once per locale for the process:
+ * the card's labels, the titled icons and the score badges.
+ */
+const byLocale = new Map<string, ReturnType<typeof makeLocaleParts>>()
+function localeCardParts(ui: Ui) {
+  let parts = byLocale.get(ui.locale)
+  if (!parts) {
+    parts = makeLocaleParts(ui)
+    byLocale.set(ui.locale, parts)
   }
   return parts
 }
-function makeSharedParts(ui: Ui, members: Map<string, MemberRef>) {
-  const { t } = ui
-  const avatars = new Map<string, string>()
+function makeLocaleParts({ t }: Ui) {
   const scores = new Map<number, string>()
-  const ages = new Map<string, string>()
+  const scoreTitle = escapedMessage(t('pipeline.score_value'))
   return {
-    ui,
-    unassigned:
-      h`<span class="avatar avatar-xs avatar-none" title="${t('pipeline.unassigned')}">` +
-      ICON.userPlus +
-      '</span>',
-    phone: h`<span class="channel" title="${t('pipeline.has_phone')}">` + ICON.phone + '</span>',
-    email: h`<span class="channel" title="${t('pipeline.has_email')}">` + ICON.mail + '</span>',
-    /** The score badge (a flame from 70 up). */
+    label: escapedMessage(t('pipeline.card_label')),
+    menu: escapedMessage(t('pipeline.card_menu')),
+    unassigned: `<span class="avatar avatar-xs avatar-none" title="${esc(t('pipeline.unassigned'))}">${ICON.userPlus}</span>`,
+    phone: `<span class="channel" title="${esc(t('pipeline.has_phone'))}">${ICON.phone}</span>`,
+    email: `<span class="channel" title="${esc(t('pipeline.has_email'))}">${ICON.mail}</span>`,
+    /** The score badge (a flame from 70 up); the usual 0–100 are kept. */
     score(score: number): string {
       let html = scores.get(score)
       if (html === undefined) {
-        html =
-          h`<span class="score score-${scoreClass(score)}" title="${t('pipeline.score_value', { score })}">` +
-          (score >= 70 ? ICON.flame : '') +
-          h`${score}</span>`
-        scores.set(score, html)
+        html = `<span class="score score-${scoreClass(score)}" title="${scoreTitle({ score: String(score) })}">${score >= 70 ? ICON.flame : ''}${score}</span>`
+        if (score >= 0 && score <= 100) scores.set(score, html)
       }
       return html
+    },
+  }
+}
+
+/**
+ * What the cards of one render share (the same `members` map): owner avatars (per member),
+ * last-activity stamps (per day and age) and the escaped stage name.
+ */
+const byRender = new WeakMap<Map<string, MemberRef>, ReturnType<typeof makeRenderParts>>()
+function renderCardParts(ui: Ui, members: Map<string, MemberRef>) {
+  let parts = byRender.get(members)
+  if (!parts || parts.ui !== ui) {
+    parts = makeRenderParts(ui, members)
+    byRender.set(members, parts)
+  }
+  return parts
+}
+function makeRenderParts(ui: Ui, members: Map<string, MemberRef>) {
+  const { t } = ui
+  const avatars = new Map<string, string>()
+  const ages = new Map<string, string>()
+  let stageRaw = ''
+  let stageHtml = ''
+  return {
+    ui,
+    stage(name: string): string {
+      if (name !== stageRaw) {
+        stageRaw = name
+        stageHtml = esc(name)
+      }
+      return stageHtml
     },
     /** Last activity: the day in the title, "3d" on the card. */
     age(at: Date): string {
@@ -868,10 +902,7 @@ function makeSharedParts(ui: Ui, members: Map<string, MemberRef>) {
       const key = `${day}|${short}`
       let html = ages.get(key)
       if (html === undefined) {
-        html =
-          h`<span class="card-age" title="${t('pipeline.last_activity', { when: at.toISOString().slice(0, 10) })}">` +
-          ICON.clock +
-          h`<span>${short}</span></span>`
+        html = `<span class="card-age" title="${esc(t('pipeline.last_activity', { when: at.toISOString().slice(0, 10) }))}">${ICON.clock}<span>${esc(short)}</span></span>`
         ages.set(key, html)
       }
       return html
@@ -882,22 +913,12 @@ function makeSharedParts(ui: Ui, members: Map<string, MemberRef>) {
       if (html === undefined) {
         const owner = members.get(id)
         if (!owner) return undefined
-        html = h`<span class="avatar avatar-xs" style="--av:${avatarColor(owner.id)}" title="${t('pipeline.owner_of', { name: owner.name })}">${initials(owner.name)}</span>`
+        html = `<span class="avatar avatar-xs" style="--av:${avatarColor(owner.id)}" title="${esc(t('pipeline.owner_of', { name: owner.name }))}">${esc(initials(owner.name))}</span>`
         avatars.set(id, html)
       }
       return html
     },
   }
-}
-
-/** Template tag: the literal parts as written, every value HTML-escaped (Bun.escapeHTML). */
-function h(parts: TemplateStringsArray, ...values: (string | number)[]): string {
-  let out = parts[0]!
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!
-    out += (typeof v === 'number' ? v : Bun.escapeHTML(v)) + parts[i + 1]!
-  }
-  return out
 }
 
 /** The card icons' markup, once (constants: `CardIcon` returns a fixed string per name). */
