@@ -104,30 +104,15 @@ interface SessionRow {
 /**
  * Every request's session lookup. One statement, outside a transaction, brings the session, its
  * user, their memberships, and the active organization's unread notifications and event version
- * (STACK-NOTES: each PGlite statement costs about a millisecond, and this runs on every page).
+ * (STACK-NOTES: each PGlite statement costs about a millisecond, and this runs on every page). The
+ * statement lives in `loved_session_lookup` (migrations/0016_session_lookup.sql) so its plan is
+ * kept per connection instead of being made again on every request.
  * Writes (expiry slide, a vanished active organization) happen only when needed.
  */
 export async function validateSession(db: Db, token: string, now = new Date()): Promise<AuthState | null> {
   if (!/^[a-z2-7]{32}$/.test(token)) return null
   const id = hashToken(token)
-  const [row] = await readAsSystem<SessionRow>(
-    db,
-    sql`select s.active_org_id, s.remember, s.expires_at, s.absolute_expires_at,
-          u.id as user_id, u.email, u.name, u.locale, u.is_instance_admin,
-          coalesce((
-            select json_agg(json_build_object(
-              'orgId', o.id, 'name', o.name, 'displayName', o.display_name, 'slug', o.slug, 'role', m.role,
-              'locale', o.locale, 'timezone', o.timezone, 'logoUrl', o.logo_url, 'primaryColor', o.primary_color
-            ) order by o.name, o.id)
-            from organization_members m join organizations o on o.id = m.organization_id
-            where m.user_id = u.id
-          ), '[]'::json) as memberships,
-          (select count(*)::int from notifications n
-            where n.organization_id = s.active_org_id and n.user_id = u.id and n.read_at is null) as unread,
-          (select c.version from outbox_counters c where c.organization_id = s.active_org_id) as rt_version
-        from sessions s join users u on u.id = s.user_id
-        where s.id = ${id}`,
-  )
+  const [row] = await readAsSystem<SessionRow>(db, sql`select * from loved_session_lookup(${id})`)
   if (!row) return null
   const expiresAtNow = new Date(row.expires_at)
   const absolute = new Date(row.absolute_expires_at)
