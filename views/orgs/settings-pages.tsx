@@ -53,6 +53,19 @@ const AUDIT_KEYS = new Set([
   'quick_reply.created',
   'quick_reply.deleted',
   'whatsapp_channel.provider_switched',
+  'scoring_rule.created',
+  'scoring_rule.updated',
+  'scoring_rule.enabled',
+  'scoring_rule.disabled',
+  'scoring_rule.deleted',
+  'scoring_rule.reordered',
+  'assignment_rule.created',
+  'assignment_rule.updated',
+  'assignment_rule.enabled',
+  'assignment_rule.disabled',
+  'assignment_rule.deleted',
+  'assignment_rule.reordered',
+  'member.availability_changed',
 ])
 
 /** Stage fields an audit entry can name, by their settings-form label. */
@@ -123,7 +136,17 @@ export function auditText(ui: Ui, r: AuditRow): string {
     case 'facebook_connection':
       params.name = str(after.name ?? before.name)
       break
+    case 'scoring_rule':
+    case 'assignment_rule':
+      params.name = str(after.name ?? before.name)
+      if (after.direction === 'up' || after.direction === 'down')
+        params.direction = t(`audit.dir.${after.direction}`)
+      break
   }
+  if (r.action === 'member.availability_changed')
+    params.state = t(
+      (after as Record<string, unknown>).available ? 'audit.state.available' : 'audit.state.away',
+    )
   return `${who} ${t(key, params)}`
 }
 

@@ -313,4 +313,56 @@ describe('settings routes and tenancy', () => {
     expect((await a.client.post('/settings/availability', { available: 'false' })).status).toBe(303)
     expect(await avail(a.userId)).toBe(false)
   })
+
+  test('rule changes and availability are audited, and the audit log reads them in the reader’s language', async () => {
+    const form = { name: 'Auditada', condType: 'any', strategy: 'round_robin', members: memberA }
+    expect((await a.client.post('/settings/assignment/rules', form)).status).toBe(303)
+    const [rule] = await t.db.raw.query<{ id: string }>('select id from assignment_rules where name = $1', [
+      'Auditada',
+    ])
+    const id = rule!.id
+    expect(
+      (await a.client.post(`/settings/assignment/rules/${id}`, { ...form, name: 'Auditada 2' })).status,
+    ).toBe(303)
+    expect((await a.client.post(`/settings/assignment/rules/${id}/active`, { active: 'false' })).status).toBe(
+      303,
+    )
+    expect((await a.client.post(`/settings/assignment/rules/${id}/delete`)).status).toBe(303)
+    expect(
+      (await a.client.post(`/settings/assignment/members/${memberA}/availability`, { available: 'true' }))
+        .status,
+    ).toBe(303)
+    const rows = await t.db.raw.query<{
+      action: string
+      before: unknown
+      after: unknown
+      actor_user_id: string
+    }>(
+      `select action, before, after, actor_user_id from audit_log
+       where organization_id = $1
+         and (target_id = $2 or (action = 'member.availability_changed' and after->>'available' = 'true'))
+       order by created_at, id`,
+      [a.orgId, id],
+    )
+    const parse = (v: unknown) =>
+      (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown> | null
+    expect(rows.map((r) => r.action)).toEqual([
+      'assignment_rule.created',
+      'assignment_rule.updated',
+      'assignment_rule.disabled',
+      'assignment_rule.deleted',
+      'member.availability_changed',
+    ])
+    expect(rows.every((r) => r.actor_user_id === a.userId)).toBe(true)
+    expect(parse(rows[1]!.before)).toMatchObject({
+      name: 'Auditada',
+      strategy: 'round_robin',
+      members: [memberA],
+    })
+    expect(parse(rows[1]!.after)).toMatchObject({ name: 'Auditada 2' })
+    expect(parse(rows[4]!.after)).toEqual({ available: true })
+    const page = await a.client.page('/settings/audit')
+    expect(page).toContain('excluiu a regra de atribuição “Auditada 2”')
+    expect(page).toContain('como disponível para leads novos')
+  })
 })

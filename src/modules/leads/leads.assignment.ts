@@ -21,6 +21,7 @@ import { toNumber } from '../../platform/events/events.pg'
 import { Check, forbidden, notFound } from '../../platform/http/errors'
 import { isUuid } from '../../shared/ids'
 import { notify } from '../notifications/notifications.usecases'
+import { recordAudit } from '../orgs/orgs.audit'
 import type { Role } from '../orgs/orgs.table'
 import '../pipeline/pipeline.events'
 import { swapWithNeighbour } from '../../shared/order'
@@ -192,10 +193,37 @@ export interface AssignmentActor {
   orgId: string
   userId: string
   role: Role
+  ip?: string | null
 }
 const requireAdmin = (a: AssignmentActor) => {
   if (a.role !== 'owner' && a.role !== 'admin') throw forbidden()
 }
+
+function audit(
+  tx: OrgTx,
+  actor: AssignmentActor,
+  action: string,
+  target: { type: string; id: string },
+  change: { before?: unknown; after?: unknown },
+) {
+  return recordAudit(tx, {
+    orgId: actor.orgId,
+    actorId: actor.userId,
+    action,
+    targetType: target.type,
+    targetId: target.id,
+    ...change,
+    ip: actor.ip ?? null,
+  })
+}
+const ruleTarget = (id: string) => ({ type: 'assignment_rule', id })
+/** What an audit entry keeps of a rule: what an admin changes on the form. */
+const ruleAudit = (r: { name: string; strategy: string; condition: unknown }, members: string[]) => ({
+  name: r.name,
+  strategy: r.strategy,
+  condition: r.condition,
+  members,
+})
 
 export interface AssignmentForm extends ConditionForm {
   name: string
@@ -226,11 +254,21 @@ export async function listMembers(tx: OrgTx): Promise<MemberRow[]> {
 export async function setAvailability(tx: OrgTx, actor: AssignmentActor, userId: string, available: boolean) {
   if (userId !== actor.userId) requireAdmin(actor)
   if (!isUuid(userId)) throw notFound()
-  const rows = rowsOf(
-    await tx.execute(sql`update organization_members set available = ${available}
-      where user_id = ${userId}::uuid returning user_id`),
+  const rows = rowsOf<{ name: string; was: boolean }>(
+    await tx.execute(sql`update organization_members m set available = ${available}
+      from organization_members old join users u on u.id = old.user_id
+      where m.user_id = ${userId}::uuid and old.organization_id = m.organization_id and old.user_id = m.user_id
+      returning u.name, old.available as was`),
   )
   if (!rows.length) throw notFound()
+  if (rows[0]!.was !== available)
+    await audit(
+      tx,
+      actor,
+      'member.availability_changed',
+      { type: 'user', id: userId },
+      { before: { name: rows[0]!.name, available: rows[0]!.was }, after: { available } },
+    )
 }
 
 async function validateAssignment(tx: OrgTx, f: AssignmentForm) {
@@ -287,6 +325,7 @@ export async function createAssignmentRule(tx: OrgTx, actor: AssignmentActor, f:
     })
     .returning({ id: assignmentRules.id })
   await setMembers(tx, actor.orgId, row!.id, v.members)
+  await audit(tx, actor, 'assignment_rule.created', ruleTarget(row!.id), { after: ruleAudit(v, v.members) })
   return row!.id
 }
 
@@ -298,7 +337,9 @@ export async function findAssignmentRule(tx: OrgTx, id: string) {
 
 export async function updateAssignmentRule(tx: OrgTx, actor: AssignmentActor, id: string, f: AssignmentForm) {
   requireAdmin(actor)
-  if (!(await findAssignmentRule(tx, id))) throw notFound()
+  const before = await findAssignmentRule(tx, id)
+  if (!before) throw notFound()
+  const beforeMembers = await ruleMembers(tx, id)
   const v = await validateAssignment(tx, f)
   await tx
     .update(assignmentRules)
@@ -310,6 +351,18 @@ export async function updateAssignmentRule(tx: OrgTx, actor: AssignmentActor, id
     })
     .where(eq(assignmentRules.id, id))
   await setMembers(tx, actor.orgId, id, v.members)
+  await audit(tx, actor, 'assignment_rule.updated', ruleTarget(id), {
+    before: ruleAudit(before, beforeMembers),
+    after: ruleAudit(v, v.members),
+  })
+}
+
+async function ruleMembers(tx: OrgTx, ruleId: string) {
+  const rows = await tx
+    .select({ userId: assignmentRuleMembers.userId })
+    .from(assignmentRuleMembers)
+    .where(eq(assignmentRuleMembers.ruleId, ruleId))
+  return rows.map((r) => r.userId)
 }
 
 export async function setAssignmentRuleActive(
@@ -323,17 +376,20 @@ export async function setAssignmentRuleActive(
     .update(assignmentRules)
     .set({ active, updatedAt: new Date() })
     .where(eq(assignmentRules.id, id))
-    .returning({ id: assignmentRules.id })
+    .returning({ id: assignmentRules.id, name: assignmentRules.name })
   if (!r) throw notFound()
+  await audit(tx, actor, `assignment_rule.${active ? 'enabled' : 'disabled'}`, ruleTarget(id), {
+    before: { name: r.name },
+  })
 }
 
 export async function deleteAssignmentRule(tx: OrgTx, actor: AssignmentActor, id: string) {
   requireAdmin(actor)
-  const [r] = await tx
-    .delete(assignmentRules)
-    .where(eq(assignmentRules.id, id))
-    .returning({ id: assignmentRules.id })
-  if (!r) throw notFound()
+  const before = await findAssignmentRule(tx, id)
+  if (!before) throw notFound()
+  const members = await ruleMembers(tx, id)
+  await tx.delete(assignmentRules).where(eq(assignmentRules.id, id))
+  await audit(tx, actor, 'assignment_rule.deleted', ruleTarget(id), { before: ruleAudit(before, members) })
 }
 
 export async function moveAssignmentRule(tx: OrgTx, actor: AssignmentActor, id: string, dir: 'up' | 'down') {
@@ -352,4 +408,9 @@ export async function moveAssignmentRule(tx: OrgTx, actor: AssignmentActor, id: 
       .update(assignmentRules)
       .set({ position: k })
       .where(and(eq(assignmentRules.id, rid)))
+  const rule = await findAssignmentRule(tx, id)
+  await audit(tx, actor, 'assignment_rule.reordered', ruleTarget(id), {
+    before: { name: rule!.name },
+    after: { direction: dir },
+  })
 }

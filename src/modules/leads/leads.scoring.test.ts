@@ -373,6 +373,47 @@ describe('settings routes', () => {
     expect(row).toEqual({ name: 'Regra de A', active: true })
   })
 
+  test('rule changes are audited with what changed, and the audit log names them', async () => {
+    const id = await addScoringRule(t.db, a, {
+      name: 'Site bom',
+      points: 5,
+      condition: { type: 'tag', value: 'b' },
+    })
+    const form = {
+      name: 'Site ótimo',
+      points: '8',
+      decay: 'none',
+      decayDays: '',
+      condType: 'tag',
+      condValues: 'b',
+    }
+    expect((await a.client.post(`/settings/scoring/rules/${id}`, form)).status).toBe(303)
+    expect((await a.client.post(`/settings/scoring/rules/${id}/move`, { dir: 'up' })).status).toBe(303)
+    expect((await a.client.post(`/settings/scoring/rules/${id}/active`, { active: 'false' })).status).toBe(
+      303,
+    )
+    expect((await a.client.post(`/settings/scoring/rules/${id}/delete`)).status).toBe(303)
+    const rows = await t.db.raw.query<{ action: string; before: unknown; after: unknown }>(
+      'select action, before, after from audit_log where target_id = $1 order by created_at, id',
+      [id],
+    )
+    const parse = (v: unknown) =>
+      (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown> | null
+    expect(rows.map((r) => r.action)).toEqual([
+      'scoring_rule.created',
+      'scoring_rule.updated',
+      'scoring_rule.reordered',
+      'scoring_rule.disabled',
+      'scoring_rule.deleted',
+    ])
+    expect(parse(rows[1]!.before)).toMatchObject({ name: 'Site bom', points: 5 })
+    expect(parse(rows[1]!.after)).toMatchObject({ name: 'Site ótimo', points: 8, condition: { type: 'tag' } })
+    const page = await a.client.page('/settings/audit')
+    expect(page).toContain('alterou a regra de pontuação “Site ótimo”')
+    expect(page).toContain('moveu a regra de pontuação “Site ótimo” para cima')
+    expect(page).toContain('excluiu a regra de pontuação “Site ótimo”')
+  })
+
   test('the drawer explains the score rule by rule', async () => {
     const [id] = await seedLeads(t, a, 1, () => ({ fullName: 'Dora', source: 'Site', tags: 'quente' }))
     await withOrg(t.db, a, (tx) => rescoreLead(tx, id!))

@@ -19,6 +19,7 @@ import { recordEvent } from '../../platform/events/events.outbox'
 import { toNumber } from '../../platform/events/events.pg'
 import { Check, forbidden, notFound } from '../../platform/http/errors'
 import { isUuid } from '../../shared/ids'
+import { recordAudit } from '../orgs/orgs.audit'
 import type { Role } from '../orgs/orgs.table'
 import '../pipeline/pipeline.events'
 import { swapWithNeighbour } from '../../shared/order'
@@ -305,9 +306,42 @@ export interface ScoringActor {
   orgId: string
   userId: string
   role: Role
+  ip?: string | null
 }
 const requireAdmin = (a: ScoringActor) => {
   if (a.role !== 'owner' && a.role !== 'admin') throw forbidden()
+}
+
+/** What an audit entry keeps of a rule: what an admin changes on the form. */
+const ruleAudit = (r: {
+  name: string
+  points: number
+  decay: string
+  decayDays: number | null
+  condition: unknown
+}) => ({
+  name: r.name,
+  points: r.points,
+  decay: r.decay,
+  decayDays: r.decayDays,
+  condition: r.condition,
+})
+function auditRule(
+  tx: OrgTx,
+  actor: ScoringActor,
+  action: string,
+  id: string,
+  change: { before?: unknown; after?: unknown },
+) {
+  return recordAudit(tx, {
+    orgId: actor.orgId,
+    actorId: actor.userId,
+    action: `scoring_rule.${action}`,
+    targetType: 'scoring_rule',
+    targetId: id,
+    ...change,
+    ip: actor.ip ?? null,
+  })
 }
 
 export interface RuleForm extends ConditionForm {
@@ -378,17 +412,20 @@ export async function createRule(tx: OrgTx, actor: ScoringActor, f: RuleForm): P
       position: toNumber(pos?.next ?? 0),
     })
     .returning({ id: scoringRules.id })
+  await auditRule(tx, actor, 'created', row!.id, { after: ruleAudit(v) })
   return row!.id
 }
 
 export async function updateRule(tx: OrgTx, actor: ScoringActor, id: string, f: RuleForm) {
   requireAdmin(actor)
-  if (!(await findRule(tx, id))) throw notFound()
+  const before = await findRule(tx, id)
+  if (!before) throw notFound()
   const v = await validateRule(tx, f)
   await tx
     .update(scoringRules)
     .set({ ...v, condition: v.condition as unknown as Record<string, unknown>, updatedAt: new Date() })
     .where(eq(scoringRules.id, id))
+  await auditRule(tx, actor, 'updated', id, { before: ruleAudit(before), after: ruleAudit(v) })
 }
 
 export async function setRuleActive(tx: OrgTx, actor: ScoringActor, id: string, active: boolean) {
@@ -397,14 +434,17 @@ export async function setRuleActive(tx: OrgTx, actor: ScoringActor, id: string, 
     .update(scoringRules)
     .set({ active, updatedAt: new Date() })
     .where(eq(scoringRules.id, id))
-    .returning({ id: scoringRules.id })
+    .returning({ id: scoringRules.id, name: scoringRules.name })
   if (!r) throw notFound()
+  await auditRule(tx, actor, active ? 'enabled' : 'disabled', id, { before: { name: r.name } })
 }
 
 export async function deleteRule(tx: OrgTx, actor: ScoringActor, id: string) {
   requireAdmin(actor)
-  const [r] = await tx.delete(scoringRules).where(eq(scoringRules.id, id)).returning({ id: scoringRules.id })
-  if (!r) throw notFound()
+  const before = await findRule(tx, id)
+  if (!before) throw notFound()
+  await tx.delete(scoringRules).where(eq(scoringRules.id, id))
+  await auditRule(tx, actor, 'deleted', id, { before: ruleAudit(before) })
 }
 
 /** Swaps a rule with its neighbour (up / down); positions are renumbered 0..n-1. */
@@ -421,6 +461,8 @@ export async function moveRule(tx: OrgTx, actor: ScoringActor, id: string, dir: 
   if (!order) return
   for (const [k, rid] of order.entries())
     await tx.update(scoringRules).set({ position: k }).where(eq(scoringRules.id, rid))
+  const rule = await findRule(tx, id)
+  await auditRule(tx, actor, 'reordered', id, { before: { name: rule!.name }, after: { direction: dir } })
 }
 
 /** Leads with id > after, counted (for a run's progress). */
