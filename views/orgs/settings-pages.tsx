@@ -634,18 +634,50 @@ export function AuditPage({ ui, rows, nextCursor }: { ui: Ui; rows: AuditRow[]; 
   )
 }
 
+/** "I'm away" / "I'm back": the Leads assignment rules skip members who are away. */
+function AvailabilityCard({ ui, available }: { ui: Ui; available: boolean }) {
+  const { t } = ui
+  return (
+    <form
+      method="post"
+      action="/settings/availability"
+      class="card availability-card"
+      data-testid="availability"
+    >
+      <input type="hidden" name="available" value={available ? 'false' : 'true'} />
+      <input type="hidden" name="back" value="/settings/profile" />
+      <div class="card-body availability-row">
+        <span class={`status-dot ${available ? 'is-on' : 'is-off'}`} aria-hidden="true" />
+        <div class="availability-text">
+          <strong safe>{available ? t('assignment.self.available') : t('assignment.self.away')}</strong>
+          <p class="muted" safe>
+            {available ? t('assignment.self.available_hint') : t('assignment.self.away_hint')}
+          </p>
+        </div>
+        <button type="submit" class={`btn ${available ? '' : 'btn-primary'}`} safe>
+          {available ? t('assignment.self.go_away') : t('assignment.self.come_back')}
+        </button>
+      </div>
+    </form>
+  )
+}
+
 export function ProfilePage({
   ui,
   form,
   passwordForm,
+  available = null,
 }: {
   ui: Ui
   form: FormState
   passwordForm: FormState
+  /** Takes new leads in the active organization (null: no organization). */
+  available?: boolean | null
 }) {
   const { t } = ui
   return (
     <SettingsLayout ui={ui} tab="profile" title={t('profile.title')}>
+      {available === null ? '' : <AvailabilityCard ui={ui} available={available} />}
       <form method="post" action="/settings/profile" class="card card-body form-grid" novalidate>
         <FormAlert form={form} t={t} />
         <div class="form-row">

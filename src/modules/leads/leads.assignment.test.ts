@@ -310,8 +310,21 @@ describe('settings routes and tenancy', () => {
         )
       )[0]!.available
     expect(await avail(memberA)).toBe(false)
-    expect((await a.client.post('/settings/availability', { available: 'false' })).status).toBe(303)
+    const before = await a.client.page('/settings/profile')
+    expect(before).toContain('Disponível para leads novos')
+    expect(before).toContain('name="available" value="false"')
+    // The profile page's button posts the flip and comes back to the profile.
+    const res = await a.client.post('/settings/availability', {
+      available: 'false',
+      back: '/settings/profile',
+    })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/settings/profile')
     expect(await avail(a.userId)).toBe(false)
+    const after = await a.client.page('/settings/profile')
+    expect(after).toContain('Ausente: sem leads novos')
+    expect(after).toContain('name="available" value="true"')
+    expect(after).toContain('Voltei')
   })
 
   test('rule changes and availability are audited, and the audit log reads them in the reader’s language', async () => {

@@ -41,6 +41,7 @@ import {
   invite,
   listMembers,
   listPendingInvitations,
+  memberAvailable,
   removeMember,
   revokeInvitation,
   updateOrganization,
@@ -67,12 +68,21 @@ export function orgRoutes(deps: AppDeps) {
     passwordForm?: FormState,
     status = 200,
   ) {
+    // Whether new leads are assigned to me in the active organization (the Leads assignment rules
+    // skip members who are away); null without an organization.
+    const org = r.auth.org
+    const available = org
+      ? await withOrg(db, { orgId: org.orgId, userId: r.auth.user.id }, (tx) =>
+          memberAvailable(tx, r.auth.user.id),
+        )
+      : null
     return html(
       r,
       <ProfilePage
         ui={uiOf(r)}
         form={form ?? emptyForm({ name: r.auth.user.name, locale: r.auth.user.locale ?? '' })}
         passwordForm={passwordForm ?? emptyForm()}
+        available={available}
       />,
       status,
     )

@@ -483,3 +483,12 @@ export async function dashboardStats(tx: OrgTx) {
   const pending = await listPendingInvitations(tx)
   return { members: members?.n ?? 0, pendingInvites: pending.length }
 }
+
+/** Whether the member takes new leads (assignment skips members who are away); null if not a member. */
+export async function memberAvailable(tx: OrgTx, userId: string): Promise<boolean | null> {
+  const [m] = await tx
+    .select({ available: organizationMembers.available })
+    .from(organizationMembers)
+    .where(eq(organizationMembers.userId, userId))
+  return m?.available ?? null
+}

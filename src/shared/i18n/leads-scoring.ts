@@ -189,6 +189,12 @@ export const scoringEn = {
   'audit.dir.down': 'down',
   'audit.state.available': 'available',
   'audit.state.away': 'away',
+  'assignment.self.available': 'Available for new leads',
+  'assignment.self.away': 'Away: not receiving new leads',
+  'assignment.self.available_hint': 'Assignment rules can give you new leads in this organization.',
+  'assignment.self.away_hint': 'Assignment rules skip you until you come back. Leads you own stay yours.',
+  'assignment.self.go_away': 'I’m away',
+  'assignment.self.come_back': 'I’m back',
 } as const
 
 export const scoringPtBR: Record<keyof typeof scoringEn, string> = {
@@ -375,4 +381,11 @@ export const scoringPtBR: Record<keyof typeof scoringEn, string> = {
   'audit.dir.down': 'baixo',
   'audit.state.available': 'disponível',
   'audit.state.away': 'ausente',
+  'assignment.self.available': 'Disponível para leads novos',
+  'assignment.self.away': 'Ausente: sem leads novos',
+  'assignment.self.available_hint': 'As regras de atribuição podem lhe passar leads novos nesta organização.',
+  'assignment.self.away_hint':
+    'As regras de atribuição pulam você até você voltar. Seus leads continuam seus.',
+  'assignment.self.go_away': 'Estou ausente',
+  'assignment.self.come_back': 'Voltei',
 }
