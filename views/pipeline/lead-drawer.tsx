@@ -45,6 +45,8 @@ export interface LeadDrawerProps {
   backQuery?: string
   /** The organization's custom fields (facts, edit form, timeline labels). */
   customFields?: CustomFieldDef[]
+  /** Scores come from the scoring rules: the form shows the score read-only. */
+  scoreComputed?: boolean
 }
 
 export function leadFormValues(
@@ -356,6 +358,7 @@ export function LeadDrawer(p: LeadDrawerProps) {
               currency={lead.currency}
               version={lead.version}
               submit={t('action.save')}
+              scoreComputed={p.scoreComputed}
             />
           </details>
         </section>
@@ -600,6 +603,8 @@ export function LeadForm(p: {
   customFields?: CustomFieldDef[]
   /** New leads: warn about possible duplicates while the user types (leads.dedup.routes). */
   dupCheck?: boolean
+  /** Scores come from the scoring rules: shown read-only and not posted. */
+  scoreComputed?: boolean
 }) {
   const { ui, form } = p
   const { t } = ui
@@ -706,7 +711,32 @@ export function LeadForm(p: {
           </select>
           {ownerErr ? <FieldError id="f-ownerId-err" text={t(ownerErr)} /> : ''}
         </div>
-        <Field name="score" type="number" label={t('pipeline.lead.score')} form={form} t={t} />
+        {p.scoreComputed ? (
+          <div class="field">
+            <label for="f-score" safe>
+              {t('pipeline.lead.score')}
+            </label>
+            <input
+              class="input"
+              id="f-score"
+              type="text"
+              value={form.values.score || '0'}
+              readonly
+              aria-invalid={form.errors?.fields.score ? 'true' : undefined}
+              aria-describedby={form.errors?.fields.score ? 'f-score-hint f-score-err' : 'f-score-hint'}
+            />
+            <small class="hint" id="f-score-hint" safe>
+              {t('pipeline.lead.score_computed')}
+            </small>
+            {form.errors?.fields.score ? (
+              <FieldError id="f-score-err" text={t(form.errors.fields.score)} />
+            ) : (
+              ''
+            )}
+          </div>
+        ) : (
+          <Field name="score" type="number" label={t('pipeline.lead.score')} form={form} t={t} />
+        )}
       </div>
       <Field
         name="tags"
@@ -736,6 +766,7 @@ export function NewLeadDrawer(p: {
   currency: string
   form: FormState
   customFields?: CustomFieldDef[]
+  scoreComputed?: boolean
 }) {
   const { ui } = p
   const { t } = ui
@@ -784,6 +815,7 @@ export function NewLeadDrawer(p: {
             submit={t('pipeline.lead.create')}
             hidden={{ pipelineId: p.pipelineId, stageId: p.stageId }}
             customFields={p.customFields}
+            scoreComputed={p.scoreComputed}
             dupCheck
           />
         </section>

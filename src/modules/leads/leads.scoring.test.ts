@@ -414,6 +414,50 @@ describe('settings routes', () => {
     expect(page).toContain('excluiu a regra de pontuação “Site ótimo”')
   })
 
+  test('with active rules the score is read-only in the lead forms, and a typed one is refused', async () => {
+    const [id] = await seedLeads(t, a, 1, () => ({ fullName: 'Edu Computado', source: 'Site' }))
+    await withOrg(t.db, a, (tx) => rescoreLead(tx, id!))
+    const lead = async () =>
+      (
+        await t.db.raw.query<{ score: number; version: number }>(
+          'select score, version from leads where id = $1',
+          [id],
+        )
+      )[0]!
+    const before = await lead()
+    const drawer = await a.client.page(`/pipeline/leads/${id}`)
+    expect(drawer).toContain('Calculada pelas regras de pontuação')
+    expect(drawer).not.toContain('name="score"')
+    const [pipe] = await t.db.raw.query<{ id: string }>(
+      'select id from pipelines where organization_id = $1',
+      [a.orgId],
+    )
+    expect(await a.client.page(`/pipeline/leads/new?pipeline=${pipe!.id}`)).not.toContain('name="score"')
+    // The form without a score field keeps the computed score.
+    const form = {
+      version: String(before.version),
+      fullName: 'Edu Computado',
+      source: 'Site',
+      company: 'Nova',
+    }
+    expect((await a.client.post(`/pipeline/leads/${id}`, form)).status).toBeLessThan(400)
+    const kept = await lead()
+    expect(kept.score).toBe(before.score)
+    // A typed score (an old page, a script) is refused with the reason, and nothing changes.
+    const typed = await a.client.post(`/pipeline/leads/${id}`, {
+      ...form,
+      version: String(kept.version),
+      company: 'Outra',
+      score: String(before.score + 50),
+    })
+    expect(typed.status).toBe(422)
+    expect(await typed.text()).toContain('A pontuação é calculada pelas regras de pontuação')
+    expect((await lead()).score).toBe(before.score)
+    // Without active rules the score is typed by hand again (organization B has none).
+    const [bLead] = await seedLeads(t, b, 1, () => ({ fullName: 'Bia Manual' }))
+    expect(await b.client.page(`/pipeline/leads/${bLead}`)).toContain('name="score"')
+  })
+
   test('the drawer explains the score rule by rule', async () => {
     const [id] = await seedLeads(t, a, 1, () => ({ fullName: 'Dora', source: 'Site', tags: 'quente' }))
     await withOrg(t.db, a, (tx) => rescoreLead(tx, id!))

@@ -466,6 +466,17 @@ export async function moveRule(tx: OrgTx, actor: ScoringActor, id: string, dir: 
 }
 
 /** Leads with id > after, counted (for a run's progress). */
+/**
+ * Scores are computed when the organization has an active rule: the lead forms then show the score
+ * read-only, and a hand-typed one is refused (the next rescore would silently replace it).
+ */
+export async function scoringRulesActive(tx: OrgTx): Promise<boolean> {
+  const [r] = rowsOf<{ on: boolean }>(
+    await tx.execute(sql`select exists (select 1 from scoring_rules where active) as on`),
+  )
+  return !!r?.on
+}
+
 export async function countLeads(tx: OrgTx): Promise<number> {
   const [r] = rowsOf<{ n: unknown }>(await tx.execute(sql`select count(*) as n from leads`))
   return toNumber(r?.n ?? 0)

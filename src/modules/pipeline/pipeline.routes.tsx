@@ -33,6 +33,7 @@ import { isLocale, type Locale, type MessageKey } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
 import { captureLead } from '../leads/leads.capture'
 import { customFromForm, listCustomFields } from '../leads/leads.custom-fields'
+import { scoringRulesActive } from '../leads/leads.scoring'
 import { PIPELINE_ERRORS } from './pipeline.errors'
 import {
   boardContext,
@@ -141,6 +142,7 @@ export function pipelineRoutes(deps: AppDeps) {
     const data = await withOrg(db, scope(r), async (tx) => ({
       ...(await loadLead(tx, r.actor, leadId)),
       customFields: await listCustomFields(tx),
+      scoreComputed: await scoringRulesActive(tx),
     }))
     return {
       ui: uiOf(r),
@@ -151,6 +153,7 @@ export function pipelineRoutes(deps: AppDeps) {
       members: data.ctx.members,
       reasons: data.ctx.reasons,
       backQuery: backQuery(r),
+      scoreComputed: data.scoreComputed,
       ...extra,
     }
   }
@@ -220,7 +223,12 @@ export function pipelineRoutes(deps: AppDeps) {
     return afterLeadChange(r, leadId, flashKey)
   }
 
-  const leadInput = (body: unknown) => fields(body, LEAD_FIELDS) as unknown as LeadInput
+  /** The lead form's fields; `score` stays undefined when the form did not offer it (computed scores). */
+  const leadInput = (body: unknown) => {
+    const v = fields(body, LEAD_FIELDS) as unknown as LeadInput
+    if (!body || typeof body !== 'object' || !('score' in body)) delete v.score
+    return v
+  }
 
   return (
     new Elysia({ name: 'pipeline.routes' })
@@ -285,6 +293,7 @@ export function pipelineRoutes(deps: AppDeps) {
             stages: await listStages(tx, pipelineId),
             ctx: await boardContext(tx, r.auth.user.id),
             customFields: await listCustomFields(tx),
+            scoreComputed: await scoringRulesActive(tx),
           }
         })
         const stage =
@@ -302,6 +311,7 @@ export function pipelineRoutes(deps: AppDeps) {
             currency={data.pipeline.currency}
             form={{ values: { ownerId: r.auth.user.id }, errors: null }}
             customFields={data.customFields}
+            scoreComputed={data.scoreComputed}
           />
         )
         if (fragment(r, 'drawer-root')) return html(r, drawer)
@@ -328,7 +338,7 @@ export function pipelineRoutes(deps: AppDeps) {
             withOrg(db, scope(r), async (tx) => {
               if (!isUuid(pipelineId) || !(await findPipeline(tx, pipelineId)))
                 throw PIPELINE_ERRORS.notFound()
-              const score = input.score.trim()
+              const score = (input.score ?? '').trim()
               return captureLead(
                 tx,
                 {
@@ -351,6 +361,7 @@ export function pipelineRoutes(deps: AppDeps) {
                 stages: await listStages(tx, pipelineId),
                 ctx: await boardContext(tx, r.auth.user.id),
                 customFields: await listCustomFields(tx),
+                scoreComputed: await scoringRulesActive(tx),
               }
             })
             return html(
@@ -371,6 +382,7 @@ export function pipelineRoutes(deps: AppDeps) {
                   errors: e,
                 }}
                 customFields={data.customFields}
+                scoreComputed={data.scoreComputed}
               />,
               422,
             )

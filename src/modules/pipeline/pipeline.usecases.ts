@@ -14,6 +14,7 @@ import { isUuid } from '../../shared/ids'
 import { toE164 } from '../../shared/phone'
 import { validateCustom } from '../leads/leads.custom-fields'
 import { leadKeys, orgDefaultCountry } from '../leads/leads.normalize'
+import { scoringRulesActive } from '../leads/leads.scoring'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Role } from '../orgs/orgs.table'
 import { PIPELINE_ERRORS } from './pipeline.errors'
@@ -205,7 +206,8 @@ export interface LeadInput {
   source: string
   ownerId: string
   tags: string
-  score: string
+  /** Absent when the form does not offer it (scores computed by rules): the score is kept. */
+  score?: string
 }
 
 export const LEAD_FIELDS: (keyof LeadInput)[] = [
@@ -231,7 +233,8 @@ interface CleanLead {
   source: string | null
   ownerId: string | null
   tags: string[]
-  score: number
+  /** Undefined: not posted (keep the lead's score). */
+  score: number | undefined
 }
 
 async function isMember(tx: OrgTx, userId: string) {
@@ -263,9 +266,10 @@ async function validateLead(tx: OrgTx, input: LeadInput): Promise<CleanLead> {
     check.add('value', 'pipeline.error.value')
   const source = trim(input.source)
   if (source.length > 60) check.add('source', 'error.too_long', { max: 60 })
-  const scoreText = trim(input.score)
-  const score = scoreText ? Number(scoreText) : 0
-  if (!Number.isInteger(score) || score < -1000 || score > 1000) check.add('score', 'pipeline.error.score')
+  const scoreText = input.score === undefined ? undefined : trim(input.score)
+  const score = scoreText === undefined ? undefined : scoreText ? Number(scoreText) : 0
+  if (score !== undefined && (!Number.isInteger(score) || score < -1000 || score > 1000))
+    check.add('score', 'pipeline.error.score')
   const ownerId = trim(input.ownerId)
   if (ownerId && (!isUuid(ownerId) || !(await isMember(tx, ownerId))))
     check.add('ownerId', 'pipeline.error.owner')
@@ -301,6 +305,7 @@ export async function createLead(
   if (!stage) throw notFound()
   const created = await insertLead(tx, {
     ...clean,
+    score: clean.score ?? 0,
     ...leadKeys(clean),
     pipelineId: pipeline.id,
     stageId: stage.id,
@@ -352,6 +357,13 @@ export async function updateLead(
   const [before] = await tx.select().from(leads).where(eq(leads.id, leadId)).for('update')
   if (!before) throw notFound()
   if (before.version !== expectedVersion) throw PIPELINE_ERRORS.conflict()
+  // Not posted: kept. Computed by the organization's scoring rules: not editable by hand (left
+  // blank it is kept; a typed number is refused, since the next rescore would replace it).
+  if (clean.score === undefined) clean.score = before.score
+  else if (clean.score !== before.score && (await scoringRulesActive(tx))) {
+    if ((input.score ?? '').trim()) new Check().add('score', 'pipeline.error.score_computed').throwIfAny()
+    clean.score = before.score
+  }
   const old: Diffable = {
     fullName: before.fullName,
     email: before.email,

@@ -200,6 +200,8 @@ export const pipelineEn = {
   'pipeline.error.phone': 'Enter a phone number (digits, spaces, + ( ) -).',
   'pipeline.error.value': 'Enter an amount like 12.500,00.',
   'pipeline.error.score': 'Use a whole number from -1000 to 1000.',
+  'pipeline.error.score_computed': 'The score is computed by the scoring rules: it cannot be typed in.',
+  'pipeline.lead.score_computed': 'Computed by the scoring rules',
   'pipeline.error.owner': 'Choose a member of this organization.',
   'pipeline.error.probability': 'Use a whole number from 0 to 100.',
   'pipeline.error.order': 'The stage list changed meanwhile. Reload and try again.',
@@ -406,6 +408,9 @@ export const pipelinePtBR: Record<keyof typeof pipelineEn, string> = {
   'pipeline.error.phone': 'Digite um telefone (dígitos, espaços, + ( ) -).',
   'pipeline.error.value': 'Digite um valor como 12.500,00.',
   'pipeline.error.score': 'Use um número inteiro de -1000 a 1000.',
+  'pipeline.error.score_computed':
+    'A pontuação é calculada pelas regras de pontuação: não pode ser digitada.',
+  'pipeline.lead.score_computed': 'Calculada pelas regras de pontuação',
   'pipeline.error.owner': 'Escolha um membro desta organização.',
   'pipeline.error.probability': 'Use um número inteiro de 0 a 100.',
   'pipeline.error.order': 'A lista de etapas mudou. Recarregue e tente de novo.',
