@@ -14,6 +14,8 @@ import m0009 from './0009_lead_scoring.sql' with { type: 'text' }
 import m0010 from './0010_lead_list.sql' with { type: 'text' }
 import m0011 from './0011_whatsapp.sql' with { type: 'text' }
 import m0012 from './0012_inbox.sql' with { type: 'text' }
+import m0013 from './0013_inbox_media.sql' with { type: 'text' }
+import m0014 from './0014_whatsapp_switch_templates.sql' with { type: 'text' }
 import m0016 from './0016_session_lookup.sql' with { type: 'text' }
 
 export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
@@ -29,5 +31,7 @@ export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0010_lead_list', sql: m0010 },
   { id: '0011_whatsapp', sql: m0011 },
   { id: '0012_inbox', sql: m0012 },
+  { id: '0013_inbox_media', sql: m0013 },
+  { id: '0014_whatsapp_switch_templates', sql: m0014 },
   { id: '0016_session_lookup', sql: m0016 },
 ]

@@ -1,7 +1,8 @@
 // Loved CRM inbox (views/inbox/inbox-page.tsx). Without this file every action is a plain form post.
 // With it: the conversation list and the open thread refresh from the hub's inbox.* events (the
 // composer is never replaced, so a half-typed message survives), Enter sends (Shift+Enter: new
-// line), "/" searches quick replies, an emoji picker, the internal-note toggle.
+// line), "/" searches quick replies, an emoji picker, the internal-note toggle, attachments (chip
+// with name/size/remove, size checked at once, a pasted image attaches itself; sent as multipart).
 ;(() => {
   if (window.lovedInbox) return
   window.lovedInbox = true
@@ -61,7 +62,7 @@
     const id = e.detail?.data?.conversationId
     if (id && id === root.dataset.active) refreshMessages()
   }
-  for (const type of ['rt:inbox.message', 'rt:inbox.status', 'rt:inbox.conversation'])
+  for (const type of ['rt:inbox.message', 'rt:inbox.status', 'rt:inbox.conversation', 'rt:inbox.media'])
     document.body.addEventListener(type, onEvent)
 
   // Composer -------------------------------------------------------------------------------------
@@ -75,31 +76,70 @@
     el.textContent = text || ''
     el.hidden = !text
   }
+  // Attachment: the chosen file's chip (name, size, remove), checked against the cap at once.
+  const fileInput = () => $('#composer-file')
+  const fmtSize = (n) =>
+    n >= 1048576
+      ? `${(n / 1048576).toFixed(1).replace(/\.0$/, '')} MB`
+      : `${Math.max(1, Math.round(n / 1024))} kB`
+  const showFile = () => {
+    const input = fileInput()
+    const chip = $('#attach-chip')
+    const ta = $('#composer-body')
+    if (!input || !chip) return
+    const f = input.files?.[0]
+    if (f && Number(input.dataset.maxBytes) && f.size > Number(input.dataset.maxBytes)) {
+      input.value = ''
+      showError(input.dataset.tooLarge || '')
+      return showFile()
+    }
+    chip.hidden = !f
+    chip.querySelector('.attach-name').textContent = f ? f.name : ''
+    chip.querySelector('.attach-size').textContent = f ? fmtSize(f.size) : ''
+    if (ta && !ta.closest('.is-note'))
+      ta.placeholder = f ? ta.dataset.captionPlaceholder || ta.placeholder : ta.dataset.placeholder
+    if (f) showError('')
+  }
+  const clearFile = () => {
+    const input = fileInput()
+    if (input) input.value = ''
+    showFile()
+  }
+
   let sending = false
-  const send = async (form) => {
+  // A WhatsApp Web bulk-send warning (409): shown in the composer; its "Send anyway" button submits
+  // the composer again with bulkConfirmed=1 (the submitter's name/value travel in the FormData).
+  const showWarning = (htmlText) => {
+    const el = $('#composer-warning')
+    if (el) replace(el, htmlText || '<div id="composer-warning" hidden></div>')
+  }
+  const send = async (form, submitter) => {
     if (sending) return
     const ta = form.querySelector('textarea[name=body]')
-    if (!ta.value.trim()) return showError('')
+    const hasFile = !!form.querySelector('input[type=file]')?.files?.length
+    if (!ta.value.trim() && !hasFile) return showError('')
     sending = true
     try {
-      const body = new URLSearchParams(new FormData(form))
-      const { res, text } = await fetchHtml(form.action, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      })
+      // multipart (the attachment travels with the text, which is then its caption)
+      const body = new FormData(form, submitter || null)
+      const { res, text } = await fetchHtml(form.action, { method: 'POST', body })
       if (res.ok) {
         ta.value = ''
+        clearFile()
         grow(ta)
         showError('')
+        showWarning('')
         const box = $('#msgs')
         if (box) {
           const next = replace(box, text)
           if (next) next.scrollTop = next.scrollHeight
         }
         refreshList()
-      } else if (res.status === 422) {
+      } else if (res.status === 422 || res.status === 413) {
         showError(text)
+      } else if (res.status === 409) {
+        showError('')
+        showWarning(text)
       } else {
         form.submit()
       }
@@ -118,7 +158,7 @@
       if (!(form instanceof HTMLFormElement) || !form.matches('[data-composer]')) return
       e.preventDefault()
       e.stopImmediatePropagation()
-      send(form)
+      send(form, e.submitter)
     },
     true,
   )
@@ -217,6 +257,11 @@
   document.addEventListener('click', (e) => {
     const t = e.target instanceof Element ? e.target : null
     if (!t) return
+    if (t.closest('[data-attach-remove]')) {
+      clearFile()
+      fileInput()?.focus()
+      return
+    }
     const qr = t.closest('.qr-item')
     if (qr) {
       const ta = $('#composer-body')
@@ -248,6 +293,7 @@
   })
 
   document.addEventListener('change', (e) => {
+    if (e.target instanceof HTMLInputElement && e.target.id === 'composer-file') return showFile()
     const box = e.target
     if (!(box instanceof HTMLInputElement) || !box.matches('[data-note-toggle]')) return
     const form = box.closest('[data-composer]')
@@ -256,9 +302,28 @@
     if (ta) {
       ta.placeholder = box.checked ? ta.dataset.notePlaceholder : ta.dataset.placeholder
       // Notes are allowed outside the 24-hour window: only messages to the contact are not.
-      if (form.dataset.windowClosed === 'true') ta.disabled = !box.checked
+      if (form.dataset.windowClosed === 'true') {
+        ta.disabled = !box.checked
+        const input = fileInput()
+        if (input) input.disabled = !box.checked
+      }
       ta.focus()
     }
+  })
+
+  // A pasted image (screenshot) becomes the attachment.
+  document.addEventListener('paste', (e) => {
+    const ta = e.target
+    const input = fileInput()
+    if (!(ta instanceof HTMLTextAreaElement) || !ta.closest('[data-composer]') || !input || input.disabled)
+      return
+    const files = e.clipboardData?.files
+    if (!files?.length) return
+    e.preventDefault()
+    const dt = new DataTransfer()
+    dt.items.add(files[0])
+    input.files = dt.files
+    showFile()
   })
 
   const init = () => {

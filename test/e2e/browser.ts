@@ -52,6 +52,8 @@ export async function startE2E(opts: {
   actionTimeoutMs: number
   /** Print uncaught page errors (they would otherwise pass silently). */
   logPageErrors?: boolean
+  /** Extra server environment (e.g. FACEBOOK_GRAPH_URL pointing at a local fake). */
+  env?: Record<string, string>
 }): Promise<E2E> {
   mkdirSync(SHOTS, { recursive: true })
   const dataDir = mkdtempSync(join(tmpdir(), `loved-e2e-${opts.name}-`))
@@ -65,6 +67,7 @@ export async function startE2E(opts: {
       SECRET_KEY: 'e2e-secret-key-e2e-secret-key-0123456',
       LOG_LEVEL: 'error',
       INSTANCE_NAME: 'Loved CRM',
+      ...opts.env,
     },
     { ensureSecret: false },
   )

@@ -12,14 +12,24 @@ import type {
   QuickReply,
 } from '../../src/modules/inbox/inbox.usecases'
 import { listQueryString } from '../../src/modules/inbox/inbox.usecases'
+import type { TemplateOption } from '../../src/modules/whatsapp/whatsapp.templates'
 import { assetUrl } from '../../src/platform/http/assets'
 import type { MessageKey } from '../../src/shared/i18n'
+import { formatPhone } from '../../src/shared/phone'
 import { Icon } from '../components/icon'
 import { AppShell } from '../layouts/app-shell'
 import { ago, avatarColor } from '../pipeline/format'
 import { PIcon } from '../pipeline/icons'
 import { formatDate, initials, type Ui } from '../ui'
 import { IIcon } from './icons'
+import { AttachChip, AttachControl, MessageMedia } from './media'
+import {
+  BulkWarning,
+  type BulkWarningProps,
+  ChannelNote,
+  TemplateArea,
+  type TemplateChoice,
+} from './templates'
 
 export interface InboxPageProps {
   ui: Ui
@@ -31,7 +41,18 @@ export interface InboxPageProps {
   quickReplies: QuickReply[]
   windowOpen: boolean
   /** The composer after a refused send (422): the text is kept and the reason shown. */
-  composer?: { body: string; error?: MessageKey; note?: boolean }
+  composer?: {
+    body: string
+    error?: MessageKey
+    errorParams?: Record<string, string | number>
+    note?: boolean
+    /** A refused template send: the chosen template and the values typed. */
+    template?: TemplateChoice
+    /** A WhatsApp Web bulk-send warning waiting for "Send anyway" (inbox.bulk.ts). */
+    warning?: BulkWarningProps
+  }
+  /** The approved templates of the open conversation's channel (Cloud API), for the picker. */
+  templates?: TemplateOption[]
   hasChannel: boolean
   /** Sandbox channels: the page offers "write as a customer" to try the inbox without credentials. */
   sandboxChannels?: { id: string; name: string }[]
@@ -104,7 +125,9 @@ export function InboxPage(p: InboxPageProps) {
   )
 }
 
-const displayName = (c: ConversationSummary) => c.leadName || c.contactName || c.contactPhone
+/** A lead captured from WhatsApp without a profile name is named by its E.164: shown formatted too. */
+const readable = (name: string) => (/^\+[1-9]\d{6,14}$/.test(name) ? formatPhone(name) : name)
+const displayName = (c: ConversationSummary) => readable(c.leadName || c.contactName || c.contactPhone)
 
 function ListHeader({ ui, query }: { ui: Ui; query: ListQuery }) {
   const { t } = ui
@@ -267,7 +290,7 @@ function SandboxForm({ ui, channels }: { ui: Ui; channels: { id: string; name: s
         </span>
         <span safe>{t('inbox.sandbox.title')}</span>
       </summary>
-      <form method="post" action="/inbox/sandbox/inbound" class="sandbox-form">
+      <form method="post" action="/inbox/sandbox/inbound" class="sandbox-form" enctype="multipart/form-data">
         <p class="subtle" safe>
           {t('inbox.sandbox.hint')}
         </p>
@@ -302,7 +325,17 @@ function SandboxForm({ ui, channels }: { ui: Ui; channels: { id: string; name: s
         </label>
         <label>
           <span safe>{t('inbox.sandbox.text')}</span>
-          <input class="input input-sm" name="text" required maxlength={4096} id="sandbox-text" />
+          <input class="input input-sm" name="text" maxlength={4096} id="sandbox-text" />
+        </label>
+        <label>
+          <span safe>{t('inbox.media.sandbox_file')}</span>
+          <input
+            class="input input-sm"
+            name="file"
+            type="file"
+            id="sandbox-file"
+            data-testid="sandbox-file"
+          />
         </label>
         <button type="submit" class="btn btn-sm" data-testid="sandbox-send" safe>
           {t('inbox.sandbox.send')}
@@ -348,7 +381,7 @@ function ChatPane(p: InboxPageProps & { active: ConversationSummary }) {
         <div class="chat-who">
           <h2 safe>{displayName(c)}</h2>
           <p class="subtle">
-            <span safe>{c.contactPhone}</span>
+            <span safe>{formatPhone(c.contactPhone)}</span>
             {c.channelName ? <span safe>{` · ${c.channelName}`}</span> : ''}
             {c.provider === 'sandbox' ? (
               <span class="pill pill-sandbox" safe>
@@ -482,14 +515,7 @@ function Bubble({ ui, m, conversationId }: { ui: Ui; m: MessageView; conversatio
       ) : (
         ''
       )}
-      {m.media ? (
-        <div class="media-ref">
-          <PIcon name="note" />
-          <span safe>{m.media.filename || m.media.mime || t('inbox.media')}</span>
-        </div>
-      ) : (
-        ''
-      )}
+      <MessageMedia ui={ui} m={m} />
       {m.type === 'location' ? (
         <div class="media-ref" safe>
           {`📍 ${t('inbox.location')}`}
@@ -550,33 +576,18 @@ function Composer(p: InboxPageProps & { active: ConversationSummary }) {
   const note = !!p.composer?.note
   return (
     <div class="composer-wrap" id="composer-wrap">
-      {!p.windowOpen ? (
-        <div class="alert alert-info window-note" role="status" data-testid="window-closed">
-          <span safe>{t('inbox.window_closed')}</span>
-          <form method="post" action={action} class="template-form">
-            <label for="tpl-name" safe>
-              {t('inbox.template_name')}
-            </label>
-            <input class="input input-sm" id="tpl-name" name="templateName" required pattern="[a-z0-9_]+" />
-            <label for="tpl-lang" safe>
-              {t('inbox.template_language')}
-            </label>
-            <select class="input input-sm" id="tpl-lang" name="templateLanguage">
-              <option value="pt_BR">pt_BR</option>
-              <option value="en_US">en_US</option>
-              <option value="es">es</option>
-            </select>
-            <button type="submit" class="btn btn-sm btn-primary" safe>
-              {t('inbox.send_template')}
-            </button>
-          </form>
-        </div>
-      ) : (
-        ''
-      )}
+      <ChannelNote ui={ui} conversation={c} />
+      <TemplateArea
+        ui={ui}
+        action={action}
+        windowOpen={p.windowOpen}
+        templates={p.templates ?? []}
+        chosen={p.composer?.template}
+      />
       <form
         method="post"
         action={action}
+        enctype="multipart/form-data"
         class={`composer${note ? ' is-note' : ''}`}
         id="composer"
         data-composer
@@ -600,11 +611,12 @@ function Composer(p: InboxPageProps & { active: ConversationSummary }) {
         </div>
         {p.composer?.error ? (
           <p class="field-error" id="composer-error" role="alert" safe>
-            {t(p.composer.error)}
+            {t(p.composer.error, p.composer.errorParams)}
           </p>
         ) : (
           <p class="field-error" id="composer-error" role="alert" hidden></p>
         )}
+        <BulkWarning ui={ui} warning={p.composer?.warning} />
         <label class="sr-only" for="composer-body" safe>
           {t('inbox.composer')}
         </label>
@@ -617,13 +629,16 @@ function Composer(p: InboxPageProps & { active: ConversationSummary }) {
           placeholder={note ? t('inbox.note_placeholder') : t('inbox.composer_placeholder')}
           data-placeholder={t('inbox.composer_placeholder')}
           data-note-placeholder={t('inbox.note_placeholder')}
+          data-caption-placeholder={t('inbox.media.caption_placeholder')}
           aria-describedby="composer-error"
           disabled={!p.windowOpen && !note ? true : undefined}
           safe
         >
           {p.composer?.body ?? ''}
         </textarea>
+        <AttachChip ui={ui} />
         <div class="composer-bar">
+          <AttachControl ui={ui} disabled={!p.windowOpen && !note} />
           <label class="note-toggle">
             <input type="checkbox" name="note" value="1" checked={note} data-note-toggle />
             <span safe>{t('inbox.note_toggle')}</span>

@@ -53,6 +53,8 @@ const AUDIT_KEYS = new Set([
   'quick_reply.created',
   'quick_reply.deleted',
   'whatsapp_channel.provider_switched',
+  'whatsapp_channel.provider_switch_completed',
+  'whatsapp_channel.provider_switch_cancelled',
   'scoring_rule.created',
   'scoring_rule.updated',
   'scoring_rule.enabled',
@@ -98,7 +100,7 @@ export function auditText(ui: Ui, r: AuditRow): string {
   // An erased lead is named by its id only: the entry must not hold personal data.
   if (r.action === 'lead.erased') params.name = str(r.targetId)
   if (r.action.startsWith('quick_reply.')) params.name = str(after.shortcut ?? before.shortcut)
-  if (r.action === 'whatsapp_channel.provider_switched') {
+  if (r.action.startsWith('whatsapp_channel.provider_switch')) {
     params.from = str(before.provider)
     params.to = str(after.provider)
   }

@@ -1,12 +1,15 @@
 /**
  * Settings → WhatsApp (owners and admins): the organization's channels with live status, the new
  * channel form (provider choice), and a channel's page: pairing (QR / pairing code, refreshed live
- * through the hub), the webhook to paste into Meta, reconnect / disconnect / delete. Pure views.
+ * through the hub), the webhook to paste into Meta, the Cloud API's message templates, the provider
+ * switch (form, then the switch in progress with check / cancel), reconnect / disconnect / delete.
+ * Pure views.
  */
 import type {
   ChannelStatus,
   WhatsAppChannel,
   WhatsAppProviderName,
+  WhatsAppTemplate,
 } from '../../src/modules/whatsapp/whatsapp.table'
 import { WHATSAPP_PROVIDER_NAMES } from '../../src/modules/whatsapp/whatsapp.table'
 import { assetUrl } from '../../src/platform/http/assets'
@@ -14,6 +17,7 @@ import type { MessageKey } from '../../src/shared/i18n'
 import { formatPhone } from '../../src/shared/phone'
 import { CopyField, Field, FieldError, FormAlert, type FormState } from '../components/form'
 import { SettingsLayout } from '../orgs/settings-pages'
+import { ago } from '../pipeline/format'
 import type { Ui } from '../ui'
 
 const CSS = () => <link rel="stylesheet" href={assetUrl('whatsapp.css')} />
@@ -34,10 +38,11 @@ export function StatusBadge({
   channel,
 }: {
   ui: Ui
-  channel: Pick<WhatsAppChannel, 'status' | 'paused'>
+  channel: Pick<WhatsAppChannel, 'status' | 'paused'> & { switchFrom?: WhatsAppChannel['switchFrom'] }
 }) {
   const { t } = ui
-  if (channel.paused)
+  // Paused by a switch in progress: the new provider's own status (connecting, QR, error) matters.
+  if (channel.paused && !channel.switchFrom)
     return (
       <span class="wa-status wa-idle" data-status="paused">
         <span class="wa-dot" aria-hidden="true" />
@@ -182,53 +187,61 @@ function NewChannelForm({ ui, form }: { ui: Ui; form: FormState }) {
         ))}
         {providerErr ? <FieldError id="f-provider-err" text={t(providerErr)} /> : ''}
       </fieldset>
-      <div class="form-grid wa-cloud-fields" x-show="provider === 'cloud-api'">
-        <div class="form-row">
-          <Field
-            name="phoneNumber"
-            label={t('whatsapp.field.phone')}
-            hint={t('whatsapp.field.phone_hint')}
-            form={form}
-            t={t}
-          />
-          <Field name="phoneNumberId" label={t('whatsapp.field.phone_number_id')} form={form} t={t} />
-        </div>
-        <Field name="wabaId" label={t('whatsapp.field.waba_id')} form={form} t={t} />
-        <Field
-          name="accessToken"
-          type="password"
-          label={t('whatsapp.field.access_token')}
-          hint={t('whatsapp.field.access_token_hint')}
-          form={form}
-          t={t}
-          autocomplete="off"
-        />
-        <div class="form-row">
-          <Field
-            name="appSecret"
-            type="password"
-            label={t('whatsapp.field.app_secret')}
-            hint={t('whatsapp.field.app_secret_hint')}
-            form={form}
-            t={t}
-            autocomplete="off"
-          />
-          <Field
-            name="verifyToken"
-            label={t('whatsapp.field.verify_token')}
-            hint={t('whatsapp.field.verify_token_hint')}
-            form={form}
-            t={t}
-            autocomplete="off"
-          />
-        </div>
-      </div>
+      <CloudApiFields ui={ui} form={form} />
       <div class="form-actions">
         <button class="btn btn-primary" type="submit" safe>
           {t('whatsapp.create')}
         </button>
       </div>
     </form>
+  )
+}
+
+/** The Cloud API's settings (new channel and switch forms; shown when that provider is chosen). */
+function CloudApiFields({ ui, form }: { ui: Ui; form: FormState }) {
+  const { t } = ui
+  return (
+    <div class="form-grid wa-cloud-fields" x-show="provider === 'cloud-api'">
+      <div class="form-row">
+        <Field
+          name="phoneNumber"
+          label={t('whatsapp.field.phone')}
+          hint={t('whatsapp.field.phone_hint')}
+          form={form}
+          t={t}
+        />
+        <Field name="phoneNumberId" label={t('whatsapp.field.phone_number_id')} form={form} t={t} />
+      </div>
+      <Field name="wabaId" label={t('whatsapp.field.waba_id')} form={form} t={t} />
+      <Field
+        name="accessToken"
+        type="password"
+        label={t('whatsapp.field.access_token')}
+        hint={t('whatsapp.field.access_token_hint')}
+        form={form}
+        t={t}
+        autocomplete="off"
+      />
+      <div class="form-row">
+        <Field
+          name="appSecret"
+          type="password"
+          label={t('whatsapp.field.app_secret')}
+          hint={t('whatsapp.field.app_secret_hint')}
+          form={form}
+          t={t}
+          autocomplete="off"
+        />
+        <Field
+          name="verifyToken"
+          label={t('whatsapp.field.verify_token')}
+          hint={t('whatsapp.field.verify_token_hint')}
+          form={form}
+          t={t}
+          autocomplete="off"
+        />
+      </div>
+    </div>
   )
 }
 
@@ -240,18 +253,25 @@ export interface ChannelPageProps {
   webhookUrl: string
   verifyToken: string | null
   pairing: PairingProps
+  /** The provider switch form (its errors and input after a refused switch). */
+  switchForm: FormState
+  /** Cloud API: the synced message templates. */
+  templates: WhatsAppTemplate[]
 }
 
 export function ChannelPage(p: ChannelPageProps) {
   const { ui, channel: c } = p
   const { t } = ui
   const running = !c.paused && c.status !== 'disconnected'
+  const switching = !!c.switchFrom
   return (
     <SettingsLayout ui={ui} tab="channels" title={c.name}>
       <CSS />
       <a class="back-link" href="/settings/channels" safe>
         {`← ${t('whatsapp.back')}`}
       </a>
+
+      {switching ? <SwitchPanel ui={ui} channel={c} form={p.switchForm} /> : ''}
 
       {c.provider === 'baileys' ? <PairingPanel {...p.pairing} /> : ''}
 
@@ -307,23 +327,31 @@ export function ChannelPage(p: ChannelPageProps) {
           <dt safe>{t('whatsapp.number')}</dt>
           <dd safe>{phoneText(ui, c)}</dd>
         </dl>
-        <div class="card-body wa-actions">
-          {running ? (
-            <form method="post" action={`/settings/channels/${c.id}/disconnect`}>
-              <button class="btn" type="submit" safe>
-                {t('whatsapp.disconnect')}
+        {switching ? (
+          ''
+        ) : (
+          <div class="card-body wa-actions">
+            {running ? (
+              <form method="post" action={`/settings/channels/${c.id}/disconnect`}>
+                <button class="btn" type="submit" safe>
+                  {t('whatsapp.disconnect')}
+                </button>
+              </form>
+            ) : (
+              ''
+            )}
+            <form method="post" action={`/settings/channels/${c.id}/reconnect`}>
+              <button class={running ? 'btn' : 'btn btn-primary'} type="submit" safe>
+                {t('whatsapp.reconnect')}
               </button>
             </form>
-          ) : (
-            ''
-          )}
-          <form method="post" action={`/settings/channels/${c.id}/reconnect`}>
-            <button class={running ? 'btn' : 'btn btn-primary'} type="submit" safe>
-              {t('whatsapp.reconnect')}
-            </button>
-          </form>
-        </div>
+          </div>
+        )}
       </section>
+
+      {c.provider === 'cloud-api' ? <TemplatesPanel ui={ui} channel={c} templates={p.templates} /> : ''}
+
+      {switching ? '' : <SwitchPanel ui={ui} channel={c} form={p.switchForm} />}
 
       <section class="card wa-danger" aria-labelledby="wa-danger-title">
         <div class="card-head">
@@ -382,6 +410,300 @@ function detailKey(detail: string | null): MessageKey | null {
   if (!detail) return null
   if (detail.startsWith('retry_in_ms:')) return 'whatsapp.detail.retry'
   return DETAIL_KEYS[detail] ?? null
+}
+
+// Provider switch ----------------------------------------------------------------------------------
+
+/** A switch started, completed or was cancelled on this channel, or its status moved. */
+const switchTrigger = (channelId: string) =>
+  ['whatsapp.channel.switch', 'whatsapp.channel.status']
+    .map((e) => `rt:${e}[detail.data.channelId=='${channelId}'] from:body`)
+    .join(', ')
+
+/**
+ * The switch card: the form (no switch in progress), or the switch in progress — from → to, what
+ * it waits for, Meta's refusal, "Check again" and "Cancel". Refreshed live; when the state changed
+ * (started, completed, cancelled), the fragment route reloads the whole page.
+ */
+export function SwitchPanel({ ui, channel: c, form }: { ui: Ui; channel: WhatsAppChannel; form: FormState }) {
+  const { t } = ui
+  const from = c.switchFrom
+  const base = `/settings/channels/${c.id}/switch`
+  if (!from) {
+    const others = WHATSAPP_PROVIDER_NAMES.filter((p) => p !== c.provider)
+    const chosen = (others as readonly string[]).includes(form.values.provider ?? '')
+      ? form.values.provider!
+      : others[0]!
+    const providerErr = form.errors?.fields.provider
+    const confirmErr = form.errors?.fields.confirm
+    return (
+      <section
+        class="card wa-switch"
+        id="wa-switch"
+        aria-labelledby="wa-switch-title"
+        hx-get={`${base}?state=idle`}
+        hx-trigger={switchTrigger(c.id)}
+        hx-swap="outerHTML"
+        data-testid="wa-switch"
+        data-state="idle"
+      >
+        <div class="card-head">
+          <div>
+            <h3 id="wa-switch-title" safe>
+              {t('whatsapp.switch.title')}
+            </h3>
+            <p class="subtle" safe>
+              {t('whatsapp.switch.hint')}
+            </p>
+          </div>
+        </div>
+        <details class="wa-switch-details" open={form.errors ? true : undefined}>
+          <summary class="btn" data-testid="wa-switch-open" safe>
+            {t('whatsapp.switch.open')}
+          </summary>
+          <form
+            method="post"
+            action={base}
+            class="card-body form-grid"
+            novalidate
+            x-data={`{ provider: ${JSON.stringify(chosen)} }`}
+            data-testid="wa-switch-form"
+          >
+            <FormAlert form={form} t={t} />
+            <fieldset
+              class="wa-providers"
+              aria-describedby={providerErr ? 'f-switch-provider-err' : undefined}
+            >
+              <legend safe>{t('whatsapp.switch.new_provider')}</legend>
+              {others.map((p) => (
+                <label class="wa-provider">
+                  <input type="radio" name="provider" value={p} checked={p === chosen} x-model="provider" />
+                  <span class="wa-provider-text">
+                    <span class="wa-provider-name" safe>
+                      {providerLabel(ui, p)}
+                    </span>
+                    <span class="subtle" safe>
+                      {t(`whatsapp.provider_hint.${p}` as MessageKey)}
+                    </span>
+                  </span>
+                </label>
+              ))}
+              {providerErr ? <FieldError id="f-switch-provider-err" text={t(providerErr)} /> : ''}
+            </fieldset>
+            <CloudApiFields ui={ui} form={form} />
+            <div class="field">
+              <label class="check wa-confirm">
+                <input
+                  type="checkbox"
+                  name="confirm"
+                  value="1"
+                  id="f-confirm"
+                  aria-invalid={confirmErr ? 'true' : undefined}
+                  aria-describedby={confirmErr ? 'f-confirm-err' : undefined}
+                />
+                <span safe>{t('whatsapp.switch.confirm')}</span>
+              </label>
+              {confirmErr ? <FieldError id="f-confirm-err" text={t(confirmErr)} /> : ''}
+            </div>
+            <div class="form-actions">
+              <button class="btn btn-primary" type="submit" data-testid="wa-switch-submit" safe>
+                {t('whatsapp.switch.submit')}
+              </button>
+            </div>
+          </form>
+        </details>
+      </section>
+    )
+  }
+  const failure = c.statusDetail?.startsWith('check_failed:') ? c.statusDetail.slice(13) : null
+  const waiting =
+    c.provider === 'baileys'
+      ? t('whatsapp.switch.waiting_pairing')
+      : failure
+        ? null
+        : t('whatsapp.switch.waiting_check')
+  return (
+    <section
+      class="card wa-switch wa-switching"
+      id="wa-switch"
+      aria-labelledby="wa-switch-title"
+      hx-get={`${base}?state=switching`}
+      hx-trigger={switchTrigger(c.id)}
+      hx-swap="outerHTML"
+      data-testid="wa-switch"
+      data-state="switching"
+      aria-live="polite"
+    >
+      <div class="card-head">
+        <div>
+          <h3 id="wa-switch-title" safe>
+            {t('whatsapp.switch.in_progress')}
+          </h3>
+          <p class="subtle" safe>
+            {t('whatsapp.switch.in_progress_hint', {
+              from: providerLabel(ui, from.provider),
+              to: providerLabel(ui, c.provider),
+            })}
+          </p>
+        </div>
+        <span class="wa-switch-route" aria-hidden="true">
+          <span class="badge" safe>
+            {providerLabel(ui, from.provider)}
+          </span>
+          <span class="wa-arrow">→</span>
+          <span class="badge badge-brand" safe>
+            {providerLabel(ui, c.provider)}
+          </span>
+        </span>
+      </div>
+      <div class="card-body wa-switch-body">
+        {failure ? (
+          <div class="alert alert-error" role="alert" data-testid="wa-switch-failed" safe>
+            {t('whatsapp.switch.check_failed', { reason: failure })}
+          </div>
+        ) : (
+          <p class="wa-switch-wait">
+            <span class="wa-spinner wa-spinner-sm" aria-hidden="true" />
+            <span safe>{waiting ?? ''}</span>
+          </p>
+        )}
+        <div class="wa-switch-actions">
+          {c.provider !== 'baileys' ? (
+            <form method="post" action={`${base}/check`}>
+              <button class="btn btn-primary" type="submit" data-testid="wa-switch-check" safe>
+                {t('whatsapp.switch.check_again')}
+              </button>
+            </form>
+          ) : (
+            ''
+          )}
+          <form
+            method="post"
+            action={`${base}/cancel`}
+            hx-confirm={t('whatsapp.switch.cancel_confirm', { from: providerLabel(ui, from.provider) })}
+          >
+            <button class="btn" type="submit" data-testid="wa-switch-cancel" safe>
+              {t('whatsapp.switch.cancel')}
+            </button>
+          </form>
+        </div>
+      </div>
+    </section>
+  )
+}
+
+// Message templates --------------------------------------------------------------------------------
+
+const TEMPLATE_STATUS: Record<string, { key: MessageKey; tone: string }> = {
+  APPROVED: { key: 'inbox.templates.status.approved', tone: 'wa-ok' },
+  PENDING: { key: 'inbox.templates.status.pending', tone: 'wa-warn' },
+  IN_APPEAL: { key: 'inbox.templates.status.pending', tone: 'wa-warn' },
+  REJECTED: { key: 'inbox.templates.status.rejected', tone: 'wa-bad' },
+  PAUSED: { key: 'inbox.templates.status.paused', tone: 'wa-idle' },
+  DISABLED: { key: 'inbox.templates.status.disabled', tone: 'wa-idle' },
+}
+
+/** A Cloud API channel's synced templates, with "Sync now"; refreshed when a sync ends. */
+export function TemplatesPanel({
+  ui,
+  channel: c,
+  templates,
+}: {
+  ui: Ui
+  channel: WhatsAppChannel
+  templates: WhatsAppTemplate[]
+}) {
+  const { t } = ui
+  return (
+    <section
+      class="card wa-templates"
+      id="wa-templates"
+      aria-labelledby="wa-templates-title"
+      hx-get={`/settings/channels/${c.id}/templates`}
+      hx-trigger={`rt:whatsapp.templates.synced[detail.data.channelId=='${c.id}'] from:body`}
+      hx-swap="outerHTML"
+      data-testid="wa-templates"
+    >
+      <div class="card-head">
+        <div>
+          <h3 id="wa-templates-title" safe>
+            {t('inbox.templates.title')}
+          </h3>
+          <p class="subtle" safe>
+            {t('inbox.templates.hint')}
+          </p>
+        </div>
+        <form method="post" action={`/settings/channels/${c.id}/templates/sync`}>
+          <button class="btn btn-sm" type="submit" data-testid="wa-templates-sync" safe>
+            {t('inbox.templates.sync')}
+          </button>
+        </form>
+      </div>
+      <div class="card-body wa-templates-body">
+        <p class="subtle" safe>
+          {c.templatesSyncedAt
+            ? t('inbox.templates.synced_at', { when: ago(c.templatesSyncedAt, ui.locale) })
+            : t('inbox.templates.never')}
+        </p>
+        {c.templatesError ? (
+          <div class="alert alert-error" role="alert" safe>
+            {t('inbox.templates.failed', { reason: c.templatesError })}
+          </div>
+        ) : (
+          ''
+        )}
+        {templates.length ? (
+          <ul class="wa-tpl-list">
+            {templates.map((x) => {
+              const st = TEMPLATE_STATUS[x.status]
+              return (
+                <li class="wa-tpl" data-testid="wa-template">
+                  <div class="wa-tpl-head">
+                    <span class="wa-tpl-name wa-mono" safe>
+                      {x.name}
+                    </span>
+                    <span class="badge" safe>
+                      {x.language}
+                    </span>
+                    {x.category ? (
+                      <span class="subtle wa-tpl-cat" safe>
+                        {x.category.toLowerCase()}
+                      </span>
+                    ) : (
+                      ''
+                    )}
+                    <span class={`wa-status ${st?.tone ?? 'wa-idle'}`} data-status={x.status}>
+                      <span safe>{st ? t(st.key) : x.status}</span>
+                    </span>
+                  </div>
+                  {x.body ? (
+                    <p class="wa-tpl-body" safe>
+                      {x.body}
+                    </p>
+                  ) : (
+                    ''
+                  )}
+                  {x.sendable ? (
+                    ''
+                  ) : (
+                    <p class="subtle wa-tpl-note" safe>
+                      {t('inbox.templates.not_sendable')}
+                    </p>
+                  )}
+                </li>
+              )
+            })}
+          </ul>
+        ) : c.templatesSyncedAt ? (
+          <p class="muted" safe>
+            {t('inbox.templates.none')}
+          </p>
+        ) : (
+          ''
+        )}
+      </div>
+    </section>
+  )
 }
 
 // Pairing ------------------------------------------------------------------------------------------

@@ -9,13 +9,20 @@
 import { eq } from 'drizzle-orm'
 import type { Db } from '../../platform/db/client'
 import type { OrgTx } from '../../platform/db/tenancy'
-import { sendRequest } from '../whatsapp/whatsapp.provider'
+import { downloadRequest, sendRequest } from '../whatsapp/whatsapp.provider'
 import { providerFor, whatsappRuntime } from '../whatsapp/whatsapp.runtime'
 import { type WhatsAppChannel, whatsappChannels } from '../whatsapp/whatsapp.table'
-import type { SendRequest, SendResult } from '../whatsapp/whatsapp.types'
+import type {
+  DownloadedMedia,
+  MediaDownloadOptions,
+  MediaRef,
+  SendRequest,
+  SendResult,
+} from '../whatsapp/whatsapp.types'
 
 export type {
   DeliveryStatus,
+  DownloadedMedia,
   InboundBatch,
   InboundMessage,
   SendRequest,
@@ -42,6 +49,8 @@ export async function loadChannel(tx: OrgTx, channelId: string): Promise<Channel
 
 export interface ChannelSender {
   send(req: SendRequest): Promise<SendResult>
+  /** The bytes of an inbound attachment (absent: the channel cannot download media). */
+  download?(media: MediaRef, opts: MediaDownloadOptions): Promise<DownloadedMedia>
 }
 
 export type SenderResolver = (ctx: { db: Db; orgId: string; channel: ChannelRow }) => Promise<ChannelSender>
@@ -52,7 +61,10 @@ let database: Db | null = null
 /** The real resolver: the channel's provider from the WhatsApp runtime of this database. */
 export const whatsappSender: SenderResolver = async ({ db, channel }) => {
   const provider = providerFor(whatsappRuntime(db), channel)
-  return { send: (req) => sendRequest(provider, req) }
+  return {
+    send: (req) => sendRequest(provider, req),
+    download: (media, opts) => downloadRequest(provider, media, opts),
+  }
 }
 
 /** Registers how a channel's active provider is reached (createApp, via inboxRoutes; tests). */

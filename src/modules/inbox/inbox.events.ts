@@ -10,6 +10,8 @@ declare module '../../platform/events/events.types' {
     'inbox.message': { conversationId: string; messageId: string; leadId: string; direction: 'in' | 'out' }
     /** A message's delivery status moved forward (sent, delivered, read, failed). */
     'inbox.status': { conversationId: string; messageId: string; status: string }
+    /** An inbound attachment was stored (or could not be fetched): the bubble shows it now. */
+    'inbox.media': { conversationId: string; messageId: string }
     /** Assignment, status (open/closed) or unread count of a conversation changed. */
     'inbox.conversation': { conversationId: string }
   }

@@ -9,8 +9,8 @@
  *   through `captureLead` (source "WhatsApp": dedup, scoring and assignment rules apply);
  * - the conversation (one per channel and phone) is created or reopened, unread + 1, and its
  *   24-hour window (`last_inbound_at`) moves forward — never backward (events come out of order);
- * - the message is stored with a media REFERENCE (provider media id / url, mime, filename); the
- *   bytes are not downloaded yet (a follow-up job, see docs/inbox.md);
+ * - the message is stored with a media REFERENCE (provider media id / url, mime, filename), and
+ *   `inbox.media_download` is enqueued to fetch the bytes into the store (inbox.media.ts);
  * - the lead's timeline gets `message.inbound`, and `inbox.message` is recorded for live pages.
  *
  * Status receipts move a message's status forward only (pending < sent < failed < delivered < read):
@@ -31,6 +31,7 @@ import {
   toTimestamp,
 } from './inbox.channel'
 import './inbox.events'
+import { attachInboundMedia } from './inbox.media'
 
 addScoringTrigger('inbox.message')
 
@@ -115,14 +116,17 @@ async function storeInbound(
   const contactName = m.contactName?.trim().slice(0, 200) || null
   const type = TYPES.has(m.type) ? m.type : 'unknown'
   const body = (m.text ?? m.media?.caption ?? '').slice(0, 10_000) || null
+  // The reference; `fileId` once the bytes are in the store (inbox.media.ts).
   const media = m.media
     ? {
         providerMediaId: m.media.providerMediaId ?? null,
         url: m.media.url ?? null,
         mime: m.media.mime ?? null,
-        filename: m.media.filename ?? null,
+        filename: m.media.filename?.slice(0, 255) ?? null,
         voice: m.media.voice ?? null,
-        storageKey: null,
+        size: m.media.size ?? null,
+        fileId: null,
+        ...(m.media.providerData ? { providerData: m.media.providerData } : {}),
       }
     : null
 
@@ -185,6 +189,8 @@ async function storeInbound(
         ${m.location ? JSON.stringify(m.location) : null}::jsonb, ${replyTo}::uuid, ${providerId}, 'delivered',
         ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz)`,
   )
+  // The bytes: a sandbox upload is attached now; a provider's media is downloaded by a job.
+  if (m.media) await attachInboundMedia(tx, messageId, m.media)
   await insertActivity(tx, {
     leadId,
     actorId: null,

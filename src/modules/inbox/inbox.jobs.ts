@@ -10,6 +10,7 @@ import { defineOrgJob } from '../../platform/jobs/jobs.define'
 import { enqueue } from '../../platform/jobs/jobs.queue'
 import type { InboundBatch, StatusUpdate } from './inbox.channel'
 import { applyStatus, processInbound } from './inbox.inbound'
+import { inboxMediaJob } from './inbox.media'
 import { inboxSendJob } from './inbox.send'
 
 const RECEIPT_TRIES = 5
@@ -45,4 +46,4 @@ export async function processInboundBatch(tx: OrgTx, channelId: string, batch: I
   return r
 }
 
-export const INBOX_JOBS = [inboxSendJob, inboxReceiptsJob]
+export const INBOX_JOBS = [inboxSendJob, inboxReceiptsJob, inboxMediaJob]

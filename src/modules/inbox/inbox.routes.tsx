@@ -18,17 +18,31 @@ import {
   MessageList,
 } from '../../../views/inbox/inbox-page'
 import { QuickRepliesPage } from '../../../views/inbox/quick-replies-page'
+import { BulkWarning, ChannelNote } from '../../../views/inbox/templates'
 import { withOrg } from '../../platform/db/tenancy'
 import { query } from '../../platform/events/events.pg'
 import { registerAsset } from '../../platform/http/assets'
 import { type AppDeps, type OrgCtx, requireOrg, setFlash } from '../../platform/http/context'
-import { AppError, FormError } from '../../platform/http/errors'
+import { AppError, Check, FormError } from '../../platform/http/errors'
 import { field, html, redirect, uiOf, withForm } from '../../platform/http/respond'
 import type { MessageKey } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
 import { simulateInbound } from '../whatsapp/whatsapp.inbound'
+import { sendableTemplates } from '../whatsapp/whatsapp.templates'
 import { setChannelSender, whatsappSender } from './inbox.channel'
 import { INBOX_ERRORS } from './inbox.errors'
+import {
+  contentDisposition,
+  downloadName,
+  findMediaFile,
+  inlineSafe,
+  MEDIA_MAX_BYTES,
+  mediaKindOf,
+  prepareAttachment,
+  readMediaBytes,
+  storeMediaFile,
+} from './inbox.media'
+import { pickTemplate, templateValues } from './inbox.templates'
 import {
   assignConversation,
   conversationsOfLead,
@@ -80,6 +94,8 @@ export function inboxRoutes(deps: AppDeps) {
         messages: active ? await listMessages(tx, active.id) : [],
         members: await listMembers(tx),
         quickReplies: await listQuickReplies(tx),
+        // The open conversation's approved templates (Cloud API), for the composer's picker.
+        templates: active?.provider === 'cloud-api' ? await sendableTemplates(tx, active.channelId) : [],
         hasChannel: channels.length > 0,
         sandboxChannels: channels
           .filter((c) => c.provider === 'sandbox')
@@ -155,31 +171,75 @@ export function inboxRoutes(deps: AppDeps) {
           templateName: field(body, 'templateName'),
           templateLanguage: field(body, 'templateLanguage'),
           replyToId: field(body, 'replyToId'),
+          // The template picker's choice (its values are `tp.<id>.<param>` fields).
+          templateId: field(body, 'templateId'),
+          bulkConfirmed: field(body, 'bulkConfirmed') === '1',
         }
+        // An attachment (multipart `file`); one over the cap is refused before it is even read.
+        const upload = await readUpload(body)
         const note = f.note === '1' || f.note === 'on'
         const template = f.templateName
           ? { name: f.templateName.trim(), language: f.templateLanguage.trim() || 'pt_BR' }
           : null
         let error: MessageKey | null = null
+        let errorParams: Record<string, string | number> | undefined
         try {
-          await withOrg(db, scope(r), (tx) =>
-            sendMessage(tx, r.actor, params.id, {
-              body: f.body,
+          if (upload === 'too_large')
+            new Check()
+              .add('file', 'inbox.media.error.too_large', { max: MEDIA_MAX_BYTES >> 20 })
+              .throwIfAny()
+          await withOrg(db, scope(r), async (tx) => {
+            const picked = f.templateId ? await pickTemplate(tx, params.id, f.templateId, body) : null
+            return sendMessage(tx, r.actor, params.id, {
+              body: picked ? picked.text : f.body,
               note,
-              template,
+              template: picked ? picked.template : template,
               replyToId: f.replyToId || null,
-            }),
-          )
+              file: upload === 'too_large' ? null : upload,
+              bulkConfirmed: f.bulkConfirmed,
+            })
+          })
         } catch (err) {
-          if (err instanceof FormError) error = Object.values(err.fields)[0] ?? 'inbox.error.body_required'
-          else if (err instanceof AppError && err.code === 'inbox.window_closed')
+          // WhatsApp Web ban risk (inbox.bulk.ts): the composer asks "Send anyway" (409).
+          if (err instanceof AppError && err.code === 'inbox.bulk_warning') {
+            const warning = { key: err.messageKey!, params: err.params ?? {} }
+            if (isFragment(r)) return html(r, <BulkWarning ui={uiOf(r)} warning={warning} />, 409)
+            return page(r, params.id, { body: f.body, note, warning }, 409)
+          }
+          // A refused template: the picker keeps the choice and the values typed.
+          if (f.templateId && err instanceof FormError) {
+            const [name, key] = Object.entries(err.fields)[0]!
+            return page(
+              r,
+              params.id,
+              {
+                body: '',
+                template: {
+                  id: f.templateId,
+                  values: templateValues(body, f.templateId),
+                  error: { key, params: err.params[name] },
+                },
+              },
+              422,
+            )
+          }
+          if (err instanceof FormError) {
+            const [name, key] = Object.entries(err.fields)[0] ?? [
+              'body',
+              'inbox.error.body_required' as const,
+            ]
+            error = key
+            errorParams = err.params[name]
+          } else if (err instanceof AppError && err.code === 'inbox.window_closed')
             error = 'inbox.error.window_closed'
           else throw err
         }
         if (error) {
+          // Too large: 413 (the file itself is refused); every other refusal: 422.
+          const status = error === 'inbox.media.error.too_large' ? 413 : 422
           if (isFragment(r)) {
-            const res = new Response(r.t(error), {
-              status: 422,
+            const res = new Response(r.t(error, errorParams), {
+              status,
               headers: {
                 'content-type': 'text/plain; charset=utf-8',
                 'hx-retarget': '#composer-error',
@@ -188,10 +248,19 @@ export function inboxRoutes(deps: AppDeps) {
             })
             return res
           }
-          return page(r, params.id, { body: f.body, error, note }, 422)
+          return page(r, params.id, { body: f.body, error, errorParams, note }, status)
         }
         if (isFragment(r)) return messagesFragment(r, params.id)
         return redirect(r, back(r, params.id))
+      })
+      // "Sending paused" above the composer, refreshed when the channel's switch or status moves.
+      .get('/inbox/c/:id/channel-note', async ({ request, params }) => {
+        const r = await requireOrg(deps, request)
+        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const c = await withOrg(db, scope(r), (tx) => findConversation(tx, params.id))
+        if (!c) throw INBOX_ERRORS.notFound()
+        if (!isFragment(r)) return redirect(r, `/inbox/c/${c.id}`)
+        return html(r, <ChannelNote ui={uiOf(r)} conversation={c} />)
       })
       .post('/inbox/c/:id/assign', async ({ request, params, body }) => {
         const r = await requireOrg(deps, request)
@@ -227,19 +296,75 @@ export function inboxRoutes(deps: AppDeps) {
         return redirect(r, back(r, params.id))
       })
       // The sandbox's "write as a customer": stored and processed exactly like a received message.
+      // An attachment is stored first, in the same transaction, and the simulated message names it.
       .post('/inbox/sandbox/inbound', async ({ request, body }) => {
         const r = await requireOrg(deps, request)
         const channelId = field(body, 'channelId')
         if (!isUuid(channelId)) throw INBOX_ERRORS.notFound()
-        await withOrg(db, scope(r), (tx) =>
-          simulateInbound(tx, channelId, {
+        const upload = await readUpload(body)
+        if (upload === 'too_large')
+          throw new AppError('inbox.media.too_large', 413, 'inbox.media.error.too_large', {
+            max: MEDIA_MAX_BYTES >> 20,
+          })
+        if (upload && !upload.data.byteLength)
+          throw new AppError('inbox.media.empty', 422, 'inbox.media.error.empty')
+        await withOrg(db, scope(r), async (tx) => {
+          const file = upload ? prepareAttachment(upload) : null
+          const stored = file ? await storeMediaFile(tx, file) : null
+          await simulateInbound(tx, channelId, {
             from: field(body, 'from'),
             text: field(body, 'text'),
             contactName: field(body, 'contactName'),
-          }),
-        )
+            ...(stored
+              ? {
+                  media: {
+                    type: mediaKindOf(stored.mime),
+                    fileId: stored.id,
+                    mime: stored.mime,
+                    ...(stored.filename ? { filename: stored.filename } : {}),
+                  },
+                }
+              : {}),
+          })
+        })
         setFlash(r, 'info', r.t('inbox.sandbox.sent'))
         return redirect(r, '/inbox')
+      })
+      // An attachment's bytes, under RLS (another organization's file is a 404). Raster images, audio
+      // and video inline (with Range for seeking); anything else only as an octet-stream download.
+      .get('/inbox/media/:id', async ({ request, params }) => {
+        const r = await requireOrg(deps, request)
+        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const found = await withOrg(db, scope(r), async (tx) => {
+          const file = await findMediaFile(tx, params.id)
+          if (!file) return null
+          const etag = `"${file.sha256}"`
+          if (request.headers.get('if-none-match') === etag) return { file, etag, notModified: true as const }
+          const range = parseRange(request.headers.get('range'), file.size)
+          if (range === 'unsatisfiable') return { file, etag, unsatisfiable: true as const }
+          const [start, end] = range ?? [0, file.size - 1]
+          return { file, etag, range, start, end, bytes: await readMediaBytes(tx, file, start, end) }
+        })
+        if (!found) throw INBOX_ERRORS.notFound()
+        const { file, etag } = found
+        const inline = inlineSafe(file.mime) && r.url.searchParams.get('download') !== '1'
+        const headers: Record<string, string> = {
+          'content-type': inline ? file.mime : 'application/octet-stream',
+          'content-disposition': contentDisposition(inline ? 'inline' : 'attachment', downloadName(file)),
+          'x-content-type-options': 'nosniff',
+          'content-security-policy': "default-src 'none'; media-src 'self'; img-src 'self'; sandbox",
+          'cache-control': 'private, max-age=86400',
+          'accept-ranges': 'bytes',
+          etag,
+        }
+        if ('notModified' in found) return new Response(null, { status: 304, headers })
+        if ('unsatisfiable' in found)
+          return new Response(null, {
+            status: 416,
+            headers: { ...headers, 'content-range': `bytes */${file.size}` },
+          })
+        if (found.range) headers['content-range'] = `bytes ${found.start}-${found.end}/${file.size}`
+        return new Response(found.bytes, { status: found.range ? 206 : 200, headers })
       })
       // The lead drawer's section (loaded lazily by the drawer, refreshed by inbox events).
       .get('/inbox/lead/:leadId', async ({ request, params }) => {
@@ -282,4 +407,32 @@ export function inboxRoutes(deps: AppDeps) {
         return redirect(r, '/settings/quick-replies')
       })
   )
+}
+
+/** The multipart file field: null when none was chosen, 'too_large' past the cap (never read). */
+async function readUpload(body: unknown, name = 'file') {
+  const v = (body as Record<string, unknown> | null)?.[name]
+  const file = Array.isArray(v) ? v[0] : v
+  if (!(file instanceof Blob)) return null
+  const filename = (file as File).name ?? ''
+  if (file.size === 0 && !filename) return null // an empty file input
+  if (file.size > MEDIA_MAX_BYTES) return 'too_large' as const
+  return { data: new Uint8Array(await file.arrayBuffer()), mime: file.type, filename }
+}
+
+/** One `Range: bytes=a-b` (or `a-`, `-n`) -> [start, end]; null for none or several; 'unsatisfiable'. */
+export function parseRange(header: string | null, size: number): [number, number] | null | 'unsatisfiable' {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '')
+  if (!m || (!m[1] && !m[2])) return null
+  let start: number
+  let end: number
+  if (!m[1]) {
+    start = Math.max(0, size - Number(m[2]))
+    end = size - 1
+  } else {
+    start = Number(m[1])
+    end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1
+  }
+  if (start >= size || end < start) return 'unsatisfiable'
+  return [start, end]
 }

@@ -8,27 +8,28 @@
  * - a transient error (SendError.permanent = false, a network failure): thrown, so the queue retries
  *   with its backoff; on the last attempt the message is marked failed with the reason instead;
  * - a permanent error: the message is `failed` with the provider's code and reason, shown in the chat;
- * - the channel is paused (a provider switch in progress): retried until it is resumed, and then the
- *   provider is resolved again, so the message goes out through the NEW provider.
+ * - the channel is paused (a provider switch in progress, or an admin disconnected it): the job
+ *   PARKS the message — it enqueues its own follow-up for later (1 min, doubling up to 6 h) and
+ *   completes, so waiting uses up no attempt and the message stays `pending` however long the switch
+ *   takes. `resumeChannel` wakes the follow-up at once; it resolves the provider again, so the
+ *   message goes out through the NEW provider. The park reads `paused` under a share lock of the
+ *   channel row, so it never races a resume (which updates that row).
  *
  * A message no longer pending (already sent by an earlier run) is left alone: the job is idempotent.
  * The one window it cannot close is a crash after the provider accepted the message and before the
- * outcome is recorded: the retry sends it again (at-least-once, as every provider's API is).
+ * outcome is recorded: the retry sends it again. The send carries the message id as
+ * `idempotencyKey`: Baileys derives the WhatsApp message id from it, so the retry reuses the same id
+ * (WhatsApp keeps one message, receipts match); the Cloud API has no such key (at-least-once there).
  */
 import { sql } from 'drizzle-orm'
 import type { OrgTx } from '../../platform/db/tenancy'
 import { recordEvent } from '../../platform/events/events.outbox'
 import { query } from '../../platform/events/events.pg'
-import { defineOrgJob } from '../../platform/jobs/jobs.define'
+import { defineOrgJob, type OrgJob } from '../../platform/jobs/jobs.define'
+import { enqueue } from '../../platform/jobs/jobs.queue'
 import { isSendError, loadChannel, type SendRequest, senderFor } from './inbox.channel'
 import './inbox.events'
-
-export class ChannelPausedError extends Error {
-  override name = 'ChannelPausedError'
-  constructor(channelId: string) {
-    super(`channel ${channelId} is paused (provider switch in progress): waiting`)
-  }
-}
+import { outboundMedia } from './inbox.media'
 
 interface Pending {
   id: string
@@ -37,11 +38,18 @@ interface Pending {
   type: string
   body: string | null
   template: unknown
+  media: unknown
   to: string
   reply_provider_id: string | null
 }
 
-export const inboxSendJob = defineOrgJob<{ messageId: string }>({
+/** How long a parked message waits before looking again (a resume wakes it sooner). */
+export const PARK_DELAY = { baseMs: 60_000, maxMs: 6 * 3600_000 }
+
+export const inboxSendJob: OrgJob<{ messageId: string; parks?: number }> = defineOrgJob<{
+  messageId: string
+  parks?: number
+}>({
   name: 'inbox.send',
   queue: 'inbox',
   maxAttempts: 12,
@@ -53,7 +61,7 @@ export const inboxSendJob = defineOrgJob<{ messageId: string }>({
       const [m] = await query<Pending>(
         tx,
         sql`select m.id::text as id, m.conversation_id::text as conversation_id, m.channel_id::text as channel_id,
-            m.type, m.body, m.template, c.contact_phone as to, r.provider_message_id as reply_provider_id
+            m.type, m.body, m.template, m.media, c.contact_phone as to, r.provider_message_id as reply_provider_id
           from messages m join conversations c on c.id = m.conversation_id
           left join messages r on r.id = m.reply_to_id
           where m.id = ${messageId}::uuid and m.direction = 'out' and m.type <> 'note' and m.status = 'pending'`,
@@ -65,15 +73,54 @@ export const inboxSendJob = defineOrgJob<{ messageId: string }>({
     const { m, channel } = prep
     if (!channel) return ctx.tx((tx) => markFailed(tx, m, 'channel_gone', 'The channel no longer exists'))
     if (channel.paused) {
-      if (last) return ctx.tx((tx) => markFailed(tx, m, 'channel_paused', 'The channel stayed paused'))
-      throw new ChannelPausedError(channel.id)
+      const parks = ctx.payload.parks ?? 0
+      const parked = await ctx.tx(async (tx) => {
+        const [c] = await query<{ paused: boolean }>(
+          tx,
+          sql`select paused from whatsapp_channels where id = ${channel.id}::uuid for share`,
+        )
+        if (!c?.paused) return false
+        await enqueue(
+          tx,
+          inboxSendJob,
+          { messageId, parks: parks + 1 },
+          {
+            delayMs: Math.min(PARK_DELAY.maxMs, PARK_DELAY.baseMs * 2 ** parks),
+            idempotencyKey: `inbox.send:${messageId}:park:${ctx.job.id}`,
+          },
+        )
+        return true
+      })
+      // Resumed in the meantime: the channel row as it is now (its provider may have changed).
+      if (parked) return
+      return inboxSendJob.run({ ...ctx, payload: { messageId } })
     }
+    // An attachment: its bytes from the store (inbox.media.ts); gone -> failed for good.
+    const media = m.type === 'template' ? null : await ctx.tx((tx) => outboundMedia(tx, m))
+    if (media === 'missing')
+      return ctx.tx((tx) => markFailed(tx, m, 'media_missing', 'The attachment is no longer stored'))
     const tpl = typeof m.template === 'string' ? JSON.parse(m.template) : m.template
-    const reply = m.reply_provider_id ? { replyToProviderId: m.reply_provider_id } : {}
+    const reply = {
+      idempotencyKey: m.id,
+      ...(m.reply_provider_id ? { replyToProviderId: m.reply_provider_id } : {}),
+    }
     const req: SendRequest =
       m.type === 'template' && tpl
-        ? { kind: 'template', to: m.to, template: { name: tpl.name, language: tpl.language }, ...reply }
-        : { kind: 'text', to: m.to, text: m.body ?? '', ...reply }
+        ? {
+            kind: 'template',
+            to: m.to,
+            template: {
+              name: tpl.name,
+              language: tpl.language,
+              ...(Array.isArray(tpl.components) && tpl.components.length
+                ? { components: tpl.components }
+                : {}),
+            },
+            ...reply,
+          }
+        : media
+          ? { kind: 'media', to: m.to, ...media, ...reply }
+          : { kind: 'text', to: m.to, text: m.body ?? '', ...reply }
     let providerMessageId: string
     try {
       const sender = await senderFor(ctx.orgId, channel)

@@ -15,7 +15,16 @@ import type { Role } from '../orgs/orgs.table'
 import { loadChannel } from './inbox.channel'
 import { INBOX_ERRORS } from './inbox.errors'
 import './inbox.events'
+import type { TemplateComponent } from '../whatsapp/whatsapp.types'
+import { bulkRisk, bulkWarning } from './inbox.bulk'
 import { previewOf } from './inbox.inbound'
+import {
+  checkAttachment,
+  mediaKindOf,
+  prepareAttachment,
+  type StoredMediaRef,
+  storeMediaFile,
+} from './inbox.media'
 import { inboxSendJob } from './inbox.send'
 
 export interface InboxActor {
@@ -74,12 +83,17 @@ export interface ConversationSummary {
   lastMessageAt: Date | null
   lastMessagePreview: string | null
   lastInboundAt: Date | null
+  /** The channel does not send right now: an admin disconnected it, or a provider switch is connecting. */
+  channelPaused: boolean
+  /** A provider switch is in progress on the channel (whatsapp.switch.ts). */
+  channelSwitching: boolean
 }
 
 const SUMMARY = sql`c.id::text as id, c.channel_id::text as channel_id, ch.name as channel_name, ch.provider,
   c.lead_id::text as lead_id, l.full_name as lead_name, c.contact_phone, c.contact_name,
   c.assignee_id::text as assignee_id, u.name as assignee_name, c.status, c.unread_count, c.last_message_at,
-  c.last_message_preview, c.last_inbound_at`
+  c.last_message_preview, c.last_inbound_at, ch.paused as channel_paused,
+  (ch.switch_from is not null) as channel_switching`
 const SUMMARY_FROM = sql`conversations c
   join whatsapp_channels ch on ch.id = c.channel_id
   join leads l on l.id = c.lead_id
@@ -102,6 +116,8 @@ function toSummary(r: Record<string, unknown>): ConversationSummary {
     lastMessageAt: toDateOrNull(r.last_message_at),
     lastMessagePreview: (r.last_message_preview as string | null) ?? null,
     lastInboundAt: toDateOrNull(r.last_inbound_at),
+    channelPaused: r.channel_paused === true || r.channel_paused === 't',
+    channelSwitching: r.channel_switching === true || r.channel_switching === 't',
   }
 }
 
@@ -155,7 +171,8 @@ export interface MessageView {
   direction: 'in' | 'out'
   type: string
   body: string | null
-  media: { mime?: string | null; filename?: string | null; url?: string | null } | null
+  /** The attachment: a reference, with `fileId` once its bytes are stored (inbox.media.ts). */
+  media: StoredMediaRef | null
   status: 'pending' | 'sent' | 'delivered' | 'read' | 'failed'
   error: { code?: string; message?: string } | null
   authorName: string | null
@@ -233,8 +250,19 @@ export interface SendInput {
   body: string
   /** An internal note: stored, shown to the team, never sent. */
   note?: boolean
-  template?: { name: string; language: string } | null
+  template?: TemplateInput | null
   replyToId?: string | null
+  /** The rep confirmed a bulk-send warning (inbox.bulk.ts): send anyway. */
+  bulkConfirmed?: boolean
+  /** An attachment (image, audio, video, document): `body` is its caption (inbox.media.ts). */
+  file?: { data: Uint8Array; mime?: string | null; filename?: string | null } | null
+}
+
+/** A template to send: its name and language, and the components carrying its parameter values. */
+export interface TemplateInput {
+  name: string
+  language: string
+  components?: TemplateComponent[]
 }
 
 async function requireConversation(tx: OrgTx, id: string): Promise<ConversationSummary> {
@@ -253,18 +281,27 @@ export async function sendMessage(
   const conv = await requireConversation(tx, conversationId)
   const body = input.body.replace(/\r\n/g, '\n').trim()
   const check = new Check()
+  const attachment = input.file ? prepareAttachment(input.file) : null
+  if (attachment && input.template) check.add('file', 'inbox.media.error.with_template')
+  checkAttachment(check, attachment, body)
   if (!input.template) {
-    if (!body) check.add('body', 'inbox.error.body_required')
+    if (!body && !attachment) check.add('body', 'inbox.error.body_required')
     else if (body.length > MAX_BODY) check.add('body', 'inbox.error.body_too_long', { max: MAX_BODY })
   } else if (
     !/^[a-z0-9_]{1,512}$/.test(input.template.name) ||
-    !/^[a-z]{2}(_[A-Z]{2})?$/.test(input.template.language)
+    // Meta's codes: "pt_BR", "en_US", "es", "fil", "zh_HK"… (two or three letters, an optional region).
+    !/^[a-z]{2,3}(_[A-Z]{2})?$/.test(input.template.language)
   ) {
     check.add('template', 'inbox.error.template_invalid')
   }
   check.throwIfAny()
   const note = !!input.note
   if (!note && !input.template && !windowOpen(conv, now)) throw INBOX_ERRORS.windowClosed()
+  // WhatsApp Web numbers get banned for bulk sending: warn first, send once the rep confirms.
+  if (!note && !input.template && !input.bulkConfirmed) {
+    const risk = await bulkRisk(tx, conv, body, now)
+    if (risk) throw bulkWarning(risk)
+  }
   const replyToId =
     input.replyToId && isUuid(input.replyToId)
       ? ((
@@ -274,23 +311,35 @@ export async function sendMessage(
           )
         )[0]?.id ?? null)
       : null
-  const type = note ? 'note' : input.template ? 'template' : 'text'
+  const type = note
+    ? 'note'
+    : input.template
+      ? 'template'
+      : attachment
+        ? mediaKindOf(attachment.mime)
+        : 'text'
   const text = input.template ? body || input.template.name : body
   const messageId = Bun.randomUUIDv7()
+  // An attachment is stored with the message, in this transaction: a crash loses neither.
+  const fileId = attachment ? Bun.randomUUIDv7() : null
+  const media = attachment
+    ? { fileId, mime: attachment.mime, filename: attachment.filename, size: attachment.data.byteLength }
+    : null
   await tx.execute(
     sql`insert into messages (id, organization_id, channel_id, conversation_id, direction, type, body, template,
-        reply_to_id, status, author_id, created_at)
+        media, reply_to_id, status, author_id, created_at)
       values (${messageId}::uuid, nullif(current_setting('app.org_id', true), '')::uuid, ${conv.channelId}::uuid,
-        ${conversationId}::uuid, 'out', ${type}, ${text},
-        ${input.template ? JSON.stringify(input.template) : null}::jsonb, ${replyToId}::uuid,
-        ${note ? 'sent' : 'pending'}, ${actor.userId}::uuid, ${now.toISOString()}::timestamptz)`,
+        ${conversationId}::uuid, 'out', ${type}, ${text || null},
+        ${input.template ? JSON.stringify(input.template) : null}::jsonb, ${media ? JSON.stringify(media) : null}::jsonb,
+        ${replyToId}::uuid, ${note ? 'sent' : 'pending'}, ${actor.userId}::uuid, ${now.toISOString()}::timestamptz)`,
   )
+  if (attachment) await storeMediaFile(tx, { ...attachment, id: fileId!, messageId })
   let jobId: string | null = null
   if (!note) {
     // A rep answering takes the conversation when nobody has it; reading it clears the unread count.
     await tx.execute(
       sql`update conversations set last_message_at = greatest(last_message_at, ${now.toISOString()}::timestamptz),
-          last_message_preview = ${previewOf({ type, body: text })}, unread_count = 0,
+          last_message_preview = ${previewOf({ type, body: text, media })}, unread_count = 0,
           assignee_id = coalesce(assignee_id, ${actor.userId}::uuid),
           status = case when status = 'closed' then 'open' else status end, updated_at = now()
         where id = ${conversationId}::uuid`,
@@ -449,22 +498,43 @@ export async function deleteQuickReply(tx: OrgTx, actor: InboxActor, id: string)
 // Provider switch ---------------------------------------------------------------------------------
 
 /**
- * The switch, step one: pause the channel (sends wait) and change its provider and config in one
- * transaction, audited. Conversations, messages and leads keep pointing at the same channel id.
- * The caller then connects the new provider (outside any transaction) and calls `resumeChannel`;
- * the send jobs that waited go out through the new provider.
+ * The switch, step one: pause the channel (sends wait) and change its provider, config, secrets and
+ * number in one transaction, audited. What the channel was is kept in `switch_from` (a "Cancel"
+ * puts it back, whatsapp.switch.ts). Conversations, messages and leads keep pointing at the same
+ * channel id. The caller then connects the new provider (outside any transaction) and, once it is
+ * connected, calls `resumeChannel`: the messages that waited go out through the new provider.
  */
 export async function beginProviderSwitch(
   tx: OrgTx,
   actor: InboxActor,
   channelId: string,
-  to: { provider: string; config?: Record<string, unknown> },
+  to: {
+    provider: string
+    config?: Record<string, unknown>
+    /** The new provider's secrets, sealed for the channel (undefined: keep; null: none). */
+    secretsEnc?: string | null
+    /** The channel's number under the new provider (undefined: keep). */
+    phoneNumber?: string | null
+  },
 ) {
   const ch = await loadChannel(tx, channelId)
   if (!ch) throw notFound()
+  const from = {
+    provider: ch.provider,
+    config: ch.config ?? {},
+    secretsEnc: ch.secretsEnc,
+    phoneNumber: ch.phoneNumber,
+    paused: ch.paused,
+    status: ch.status,
+    startedAt: new Date().toISOString(),
+    startedBy: actor.userId,
+  }
   await tx.execute(
     sql`update whatsapp_channels set paused = true, provider = ${to.provider},
-        ${to.config ? sql`config = ${JSON.stringify(to.config)}::jsonb,` : sql``} updated_at = now()
+        ${to.config ? sql`config = ${JSON.stringify(to.config)}::jsonb,` : sql``}
+        ${to.secretsEnc !== undefined ? sql`secrets_enc = ${to.secretsEnc},` : sql``}
+        ${to.phoneNumber !== undefined ? sql`phone_number = ${to.phoneNumber},` : sql``}
+        switch_from = coalesce(switch_from, ${JSON.stringify(from)}::jsonb), updated_at = now()
       where id = ${channelId}::uuid`,
   )
   await recordAudit(tx, {
@@ -480,13 +550,39 @@ export async function beginProviderSwitch(
   return { from: ch.provider }
 }
 
+/**
+ * The channel sends again (a switch completed, or an admin reconnected it): not paused, no switch in
+ * progress, and every message that waited gets going now — the send jobs still queued or backing off
+ * run at once, and the messages whose job parked (it completes without sending while the channel is
+ * paused, inbox.send.ts) get a fresh job. Returns how many messages are on their way.
+ */
 export async function resumeChannel(tx: OrgTx, channelId: string) {
   await tx.execute(
-    sql`update whatsapp_channels set paused = false, updated_at = now() where id = ${channelId}::uuid`,
+    sql`update whatsapp_channels set paused = false, switch_from = null, updated_at = now()
+      where id = ${channelId}::uuid`,
   )
-  // Wake the send jobs that were waiting for the switch now rather than at their next backoff.
+  const pending = await query<{ id: string; job: string | null }>(
+    tx,
+    sql`select m.id::text as id,
+        (select j.id::text from jobs j where j.name = 'inbox.send' and j.payload->>'messageId' = m.id::text
+           and j.state in ('queued', 'running', 'failed') limit 1) as job
+      from messages m
+      where m.channel_id = ${channelId}::uuid and m.direction = 'out' and m.status = 'pending' and m.type <> 'note'
+      order by m.created_at, m.id`,
+  )
+  // Wake the ones waiting for their next backoff rather than let them sleep.
   await tx.execute(
     sql`update jobs set run_at = now() where name = 'inbox.send' and state in ('queued', 'failed')
       and payload->>'messageId' in (select id::text from messages where channel_id = ${channelId}::uuid and status = 'pending')`,
   )
+  const stamp = Date.now()
+  for (const m of pending)
+    if (!m.job)
+      await enqueue(
+        tx,
+        inboxSendJob,
+        { messageId: m.id },
+        { idempotencyKey: `inbox.send:${m.id}:resume:${stamp}` },
+      )
+  return pending.length
 }

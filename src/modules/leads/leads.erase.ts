@@ -129,6 +129,10 @@ export const SCRUBS: Scrub[] = [
     text: ['body', 'error'],
     optional: true,
   },
+  // Message attachments (photos, voice notes, documents the person sent or received): their bytes
+  // and names. The files of the lead's messages are deleted in step 4 below; a file name quoting
+  // the person elsewhere is scrubbed.
+  { table: 'media_files', why: 'attachments: the file bytes and names', text: ['filename'], optional: true },
 ]
 
 interface Column {
@@ -306,11 +310,22 @@ export async function eraseLeads(
       sql`update audit_log set before = null, after = jsonb_build_object('erased', true)
         where organization_id = ${actor.orgId}::uuid and target_id = any(${pgTextArray(found)}::text[])`,
     )
-    // 4. The leads themselves; lead_activities (timeline, notes) go by cascade.
+    // 4. The attachments of their conversations' messages (media_files, chunks by cascade). The
+    // messages' own cascade would take them too; deleting them by name keeps that explicit.
+    if (
+      (await q<{ ok: boolean }>(tx, sql`select to_regclass('public.media_files') is not null as ok`))[0]?.ok
+    )
+      await tx.execute(
+        sql`delete from media_files f using messages m, conversations c
+          where f.organization_id = ${actor.orgId}::uuid and m.organization_id = f.organization_id
+            and m.id = f.message_id and c.organization_id = m.organization_id and c.id = m.conversation_id
+            and c.lead_id = any(${pgTextArray(found)}::uuid[])`,
+      )
+    // 5. The leads themselves; lead_activities (timeline, notes) go by cascade.
     await tx.execute(
       sql`delete from leads where organization_id = ${actor.orgId}::uuid and id = any(${pgTextArray(found)}::uuid[])`,
     )
-    // 5. Quotes of the person anywhere else (explicit tables and columns above).
+    // 6. Quotes of the person anywhere else (explicit tables and columns above).
     for (const s of SCRUBS) {
       const cols = present.get(s.table)
       if (!cols) continue
@@ -322,7 +337,7 @@ export async function eraseLeads(
       )
       for (const c of wanted) await scrubColumn(tx, actor.orgId, c, needles, hasOrg)
     }
-    // 6. The record of the erasure, without personal data; boards drop the cards.
+    // 7. The record of the erasure, without personal data; boards drop the cards.
     for (const id of found)
       await recordAudit(tx, {
         orgId: actor.orgId,

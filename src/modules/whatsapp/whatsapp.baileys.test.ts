@@ -29,6 +29,7 @@ import {
   normalizeWaMessage,
   type SupervisorOptions,
   type WaTransport,
+  waMediaMessage,
 } from './whatsapp.baileys'
 import { createChannel } from './whatsapp.channels'
 import { processInboundJob } from './whatsapp.inbound'
@@ -69,6 +70,17 @@ class FakeTransport implements WaTransport {
   async requestPairingCode(phone: string) {
     this.pairing.push(phone)
     return 'ABCD1234'
+  }
+  /** Media the "CDN" holds, by hex mediaKey (what downloadMediaMessage decrypts with). */
+  media = new Map<string, Uint8Array>()
+  downloads: WAMessage[] = []
+  async downloadMedia(m: WAMessage) {
+    this.downloads.push(m)
+    const c = m.message ?? {}
+    const media = c.imageMessage ?? c.documentMessage ?? c.audioMessage ?? c.videoMessage
+    const data = this.media.get(Buffer.from(media?.mediaKey ?? []).toString('hex'))
+    if (!data) throw new Boom('Failed to fetch stream', { statusCode: 410 })
+    return data
   }
   async logout() {
     this.loggedOut = true
@@ -614,5 +626,123 @@ describe('sending', () => {
     expect(() =>
       sendRequest(p, { kind: 'template', to: '+5511987654321', template: { name: 'x', language: 'pt_BR' } }),
     ).toThrow('cannot send template')
+  })
+})
+
+describe('media', () => {
+  const mediaKey = new Uint8Array(32).map((_, i) => 255 - i)
+  const received = {
+    key: { remoteJid: '5511987654321@s.whatsapp.net', fromMe: false, id: '3A0DOC' },
+    messageTimestamp: 1750090702,
+    message: {
+      documentWithCaptionMessage: {
+        message: {
+          documentMessage: {
+            url: 'https://mmg.whatsapp.net/v/t62.7119-24/doc.enc',
+            directPath: '/v/t62.7119-24/doc.enc',
+            mimetype: 'application/pdf',
+            fileName: 'proposta.pdf',
+            caption: 'segue',
+            mediaKey,
+            fileSha256: new Uint8Array(32).fill(1),
+            fileEncSha256: new Uint8Array(32).fill(2),
+            fileLength: 9,
+          },
+        },
+      },
+    },
+  } as unknown as WAMessage
+
+  test('a received media message keeps, as strings, what downloadMediaMessage needs later', () => {
+    const m = normalizeWaMessage(received)!
+    expect(m.type).toBe('document')
+    expect(m.media).toMatchObject({
+      providerMediaId: '3A0DOC',
+      mime: 'application/pdf',
+      filename: 'proposta.pdf',
+      size: 9,
+    })
+    expect(m.media!.providerData).toEqual({
+      protoKey: 'documentMessage',
+      mediaKey: Buffer.from(mediaKey).toString('base64'),
+      remoteJid: '5511987654321@s.whatsapp.net',
+      directPath: '/v/t62.7119-24/doc.enc',
+      url: 'https://mmg.whatsapp.net/v/t62.7119-24/doc.enc',
+      fileSha256: Buffer.from(new Uint8Array(32).fill(1)).toString('base64'),
+      fileEncSha256: Buffer.from(new Uint8Array(32).fill(2)).toString('base64'),
+    })
+    // It survives the JSON of webhook_inbox and rebuilds the WAMessage Baileys downloads from.
+    const back = waMediaMessage(JSON.parse(JSON.stringify(m.media)))!
+    expect(back.key).toEqual({ remoteJid: '5511987654321@s.whatsapp.net', fromMe: false, id: '3A0DOC' })
+    const doc = back.message!.documentMessage!
+    expect(Buffer.from(doc.mediaKey!).equals(Buffer.from(mediaKey))).toBe(true)
+    expect([doc.directPath, doc.mimetype, doc.fileLength]).toEqual([
+      '/v/t62.7119-24/doc.enc',
+      'application/pdf',
+      9,
+    ])
+  })
+
+  test('the provider downloads through the channel socket; too big or gone is permanent, not connected is transient', async () => {
+    const { createBaileysProvider } = await import('./whatsapp.baileys')
+    const ref = await newChannel()
+    const p = createBaileysProvider({
+      channel: { id: ref.channelId, orgId: ref.orgId, phoneNumber: null, config: {} },
+      secrets: {},
+      fetch,
+      graphUrl: '',
+      deliver: async () => {},
+      baileys: sup,
+    })
+    const media = normalizeWaMessage(received)!.media!
+    await expect(p.downloadMedia!(media, { maxBytes: 1024 })).rejects.toMatchObject({
+      permanent: false,
+      code: 'not_connected',
+    })
+    await sup.start(ref)
+    last().emit('connection.update', { connection: 'open' })
+    const pdf = new TextEncoder().encode('%PDF-1.4\n')
+    last().media.set(Buffer.from(mediaKey).toString('hex'), pdf)
+    const got = await p.downloadMedia!(media, { maxBytes: 1024 })
+    expect(new TextDecoder().decode(got.data)).toBe('%PDF-1.4\n')
+    expect(got).toMatchObject({ mime: 'application/pdf', filename: 'proposta.pdf' })
+    expect(last().downloads[0]!.key.id).toBe('3A0DOC')
+    await expect(p.downloadMedia!({ ...media, size: 4096 }, { maxBytes: 1024 })).rejects.toMatchObject({
+      permanent: true,
+      code: 'media_too_large',
+    })
+    last().media.clear()
+    await expect(p.downloadMedia!(media, { maxBytes: 1024 })).rejects.toMatchObject({
+      permanent: true,
+      code: 'media_gone',
+    })
+    await sup.stop(ref.channelId)
+  })
+
+  test('image, video, audio and document go out as Baileys media content with buffer, mimetype, caption, fileName', async () => {
+    const ref = await newChannel()
+    await sup.start(ref)
+    last().emit('connection.update', { connection: 'open' })
+    const data = new Uint8Array([1, 2, 3])
+    const to = '+5511987654321'
+    for (const [mediaType, mime, filename] of [
+      ['image', 'image/jpeg', 'a.jpg'],
+      ['video', 'video/mp4', 'b.mp4'],
+      ['audio', 'audio/ogg', 'c.ogg'],
+      ['document', 'application/pdf', 'd.pdf'],
+    ] as const)
+      await sup.send(ref, { kind: 'media', to, mediaType, data, mime, filename, caption: 'legenda' })
+    const sent = last().sent.map((s) =>
+      Object.fromEntries(
+        Object.entries(s.content).map(([k, v]) => [k, Buffer.isBuffer(v) ? `<${[...v].join(',')}>` : v]),
+      ),
+    )
+    expect(sent).toEqual([
+      { image: '<1,2,3>', caption: 'legenda', mimetype: 'image/jpeg' },
+      { video: '<1,2,3>', caption: 'legenda', mimetype: 'video/mp4' },
+      { audio: '<1,2,3>', mimetype: 'audio/ogg' },
+      { document: '<1,2,3>', mimetype: 'application/pdf', fileName: 'd.pdf', caption: 'legenda' },
+    ])
+    await sup.stop(ref.channelId)
   })
 })

@@ -21,11 +21,15 @@
  *   Sends are paced per channel (a gap with jitter, then "typing…" for a moment) against bans.
  * - PROVIDER: `createBaileysProvider`, the registry's face of it; sending goes through the supervisor.
  * Inbound messages and receipts are normalized to the Cloud API's types (JIDs -> E.164) and handed
- * to `deliver` (stored in webhook_inbox, then processed by the same job as webhooks).
+ * to `deliver` (stored in webhook_inbox, then processed by the same job as webhooks). A media
+ * message keeps what `downloadMediaMessage` needs (directPath, mediaKey… as base64 strings in
+ * `media.providerData`): the inbox's download job later asks the channel's socket for the bytes.
  *
  * One process owns a channel's socket: with several instances on one Postgres, run Baileys channels
  * on one of them (WhatsApp would otherwise replace one socket by the other, code 440).
  */
+
+import { createHash } from 'node:crypto'
 import type {
   AnyMessageContent,
   AuthenticationState,
@@ -44,9 +48,12 @@ import { channelsToResume, type StatusPatch, setChannelStatus } from './whatsapp
 import type { ProviderDeps, WhatsAppProvider } from './whatsapp.provider'
 import {
   type DeliveryStatus,
+  type DownloadedMedia,
   type E164,
   type InboundBatch,
   type InboundMessage,
+  type MediaDownloadOptions,
+  type MediaRef,
   type MediaSend,
   SendError,
   type SendRequest,
@@ -65,10 +72,12 @@ export interface WaTransport {
   sendMessage(
     jid: string,
     content: AnyMessageContent,
-    options?: { quoted?: WAMessage },
+    options?: { quoted?: WAMessage; messageId?: string },
   ): Promise<WAMessage | undefined>
   sendPresenceUpdate(type: WAPresence, jid?: string): Promise<void>
   requestPairingCode(phoneNumber: string): Promise<string>
+  /** The decrypted bytes of a received media message (real: Baileys' `downloadMediaMessage`). */
+  downloadMedia?(message: WAMessage): Promise<Uint8Array>
   logout(msg?: string): Promise<void>
   end(error: Error | undefined): void | Promise<void>
 }
@@ -116,7 +125,18 @@ export const baileysTransport: TransportFactory = async ({ auth, log }) => {
     markOnlineOnConnect: false,
     syncFullHistory: false,
   })
-  return sock as unknown as WaTransport
+  // Media: fetched from WhatsApp's CDN and decrypted with the message's mediaKey; an expired URL
+  // (404/410) asks the phone to upload it again (`updateMediaMessage`). https://baileys.wiki/docs/socket/receiving-updates
+  const downloadMedia = async (message: WAMessage) =>
+    new Uint8Array(
+      await b.downloadMediaMessage(
+        message,
+        'buffer',
+        {},
+        { logger: logger as never, reuploadRequest: sock.updateMediaMessage },
+      ),
+    )
+  return Object.assign(sock, { downloadMedia }) as unknown as WaTransport
 }
 
 // Normalization ------------------------------------------------------------------------------------
@@ -132,6 +152,16 @@ export function jidToE164(jid: string | null | undefined): E164 | null {
   return toE164(`+${digits}`) ?? `+${digits}`
 }
 export const e164ToJid = (phone: E164) => `${phone.replace(/[^\d]/g, '')}@s.whatsapp.net`
+
+/**
+ * The WhatsApp message id of one of our messages: deterministic, so a send retried after a crash
+ * (the provider accepted it, we had not recorded it) goes out with the SAME id — WhatsApp and the
+ * phone treat it as the same message, and its receipts match our row. Same shape as Baileys'
+ * `generateMessageIDV2` (lib/Utils/generics.js): "3EB0" + 18 upper-case hex digits of a SHA-256.
+ */
+export function waMessageId(key: string): string {
+  return `3EB0${createHash('sha256').update(`loved.message:${key}`).digest('hex').toUpperCase().slice(0, 18)}`
+}
 
 type Content = NonNullable<WAMessage['message']>
 /** Unwrap the envelopes that carry the actual message (disappearing, view-once, captioned documents). */
@@ -159,6 +189,59 @@ const toMs = (t: unknown): number => {
   return Number.isFinite(n) && n > 0 ? n * 1000 : Date.now()
 }
 
+type MediaProtoKey = 'imageMessage' | 'stickerMessage' | 'videoMessage' | 'audioMessage' | 'documentMessage'
+interface WaMedia {
+  mimetype?: string | null
+  caption?: string | null
+  fileName?: string | null
+  ptt?: boolean | null
+  url?: string | null
+  directPath?: string | null
+  mediaKey?: Uint8Array | null
+  fileSha256?: Uint8Array | null
+  fileEncSha256?: Uint8Array | null
+  fileLength?: number | { toNumber(): number } | null
+}
+const b64 = (v: Uint8Array | null | undefined) => (v?.length ? Buffer.from(v).toString('base64') : undefined)
+
+/** What `downloadMediaMessage` needs later, JSON-safe (null when the message carries no media key). */
+function mediaDownloadData(protoKey: MediaProtoKey, x: WaMedia, jid: string) {
+  const mediaKey = b64(x.mediaKey)
+  if (!mediaKey || !(x.directPath || x.url)) return null
+  const out: Record<string, string> = { protoKey, mediaKey, remoteJid: jid }
+  if (x.directPath) out.directPath = x.directPath
+  if (x.url) out.url = x.url
+  const fileSha256 = b64(x.fileSha256)
+  const fileEncSha256 = b64(x.fileEncSha256)
+  if (fileSha256) out.fileSha256 = fileSha256
+  if (fileEncSha256) out.fileEncSha256 = fileEncSha256
+  return out
+}
+
+/** The stored media reference -> the WAMessage `downloadMediaMessage` (and a re-upload request) take. */
+export function waMediaMessage(media: MediaRef): WAMessage | null {
+  const d = media.providerData
+  const s = (k: string) => (typeof d?.[k] === 'string' ? (d[k] as string) : undefined)
+  const protoKey = s('protoKey')
+  const mediaKey = s('mediaKey')
+  if (!d || !protoKey || !mediaKey || !media.providerMediaId) return null
+  const bytes = (k: string) => (s(k) ? Buffer.from(s(k)!, 'base64') : undefined)
+  return {
+    key: { remoteJid: s('remoteJid') ?? null, fromMe: false, id: media.providerMediaId },
+    message: {
+      [protoKey]: {
+        mimetype: media.mime,
+        mediaKey: bytes('mediaKey'),
+        ...(s('directPath') ? { directPath: s('directPath') } : {}),
+        ...(s('url') ? { url: s('url') } : {}),
+        ...(s('fileSha256') ? { fileSha256: bytes('fileSha256') } : {}),
+        ...(s('fileEncSha256') ? { fileEncSha256: bytes('fileEncSha256') } : {}),
+        ...(media.size ? { fileLength: media.size } : {}),
+      },
+    },
+  } as WAMessage
+}
+
 /** A received WAMessage -> the Cloud API's normalized shape; null when it is not a chat message for us. */
 export function normalizeWaMessage(m: WAMessage, own?: E164 | null): InboundMessage | null {
   const key = m.key
@@ -177,18 +260,20 @@ export function normalizeWaMessage(m: WAMessage, own?: E164 | null): InboundMess
     type: 'unknown',
     ...(m.pushName ? { contactName: m.pushName } : {}),
   }
-  const media = (
-    type: 'image' | 'audio' | 'video' | 'document',
-    x: { mimetype?: string | null; caption?: string | null; fileName?: string | null; ptt?: boolean | null },
-  ) => {
+  const media = (type: 'image' | 'audio' | 'video' | 'document', protoKey: MediaProtoKey, x: WaMedia) => {
     msg.type = type
-    // Baileys media are downloaded from the message itself (downloadMediaMessage): keep its id.
+    // Baileys media are downloaded from the message itself (downloadMediaMessage): keep its id and
+    // what the download needs (the CDN path and the key that decrypts it), as strings.
+    const size = x.fileLength == null ? NaN : Number(x.fileLength)
+    const providerData = mediaDownloadData(protoKey, x, key.remoteJid ?? jid ?? '')
     msg.media = {
       providerMediaId: key.id!,
       mime: x.mimetype ?? 'application/octet-stream',
       ...(x.fileName ? { filename: x.fileName } : {}),
       ...(x.caption ? { caption: x.caption } : {}),
       ...(x.ptt ? { voice: true } : {}),
+      ...(Number.isFinite(size) && size > 0 ? { size } : {}),
+      ...(providerData ? { providerData } : {}),
     }
     if (x.caption) msg.text = x.caption
   }
@@ -201,18 +286,18 @@ export function normalizeWaMessage(m: WAMessage, own?: E164 | null): InboundMess
     msg.text = c.extendedTextMessage.text ?? ''
     context = c.extendedTextMessage.contextInfo
   } else if (c.imageMessage) {
-    media('image', c.imageMessage)
+    media('image', 'imageMessage', c.imageMessage)
     context = c.imageMessage.contextInfo
   } else if (c.stickerMessage) {
-    media('image', c.stickerMessage)
+    media('image', 'stickerMessage', c.stickerMessage)
   } else if (c.videoMessage) {
-    media('video', c.videoMessage)
+    media('video', 'videoMessage', c.videoMessage)
     context = c.videoMessage.contextInfo
   } else if (c.audioMessage) {
-    media('audio', c.audioMessage)
+    media('audio', 'audioMessage', c.audioMessage)
     context = c.audioMessage.contextInfo
   } else if (c.documentMessage) {
-    media('document', c.documentMessage)
+    media('document', 'documentMessage', c.documentMessage)
     context = c.documentMessage.contextInfo
   } else if (c.locationMessage) {
     const l = c.locationMessage
@@ -277,6 +362,14 @@ export const DISCONNECT = {
   unavailableService: 503,
 } as const
 
+/** Default send pacing per channel (the inbox's bulk-send warning quotes it: inbox.bulk.ts). */
+export const BAILEYS_PACING = {
+  minGapMs: 2_500,
+  jitterMs: 2_000,
+  typingMsPerChar: 35,
+  maxTypingMs: 4_000,
+} as const
+
 export interface SupervisorOptions {
   db: Db
   secretKey: string
@@ -329,6 +422,8 @@ export interface BaileysSupervisor {
   resume(): Promise<number>
   requestPairingCode(ref: ChannelRef, phone: E164): Promise<string>
   send(ref: ChannelRef, req: SendRequest): Promise<SendResult>
+  /** The bytes of a received media message, through the channel's socket. */
+  download(ref: ChannelRef, message: WAMessage): Promise<Uint8Array>
   isRunning(channelId: string): boolean
   /** Live sockets (tests: never more than one per channel). */
   readonly sockets: number
@@ -349,7 +444,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
   const transport = opts.transport ?? baileysTransport
   const backoff = opts.backoff ?? { baseMs: 2_000, maxMs: 5 * 60_000 }
   const window = opts.window ?? { ms: 10 * 60_000, max: 8 }
-  const pacing = opts.pacing ?? { minGapMs: 2_500, jitterMs: 2_000, typingMsPerChar: 35, maxTypingMs: 4_000 }
+  const pacing = opts.pacing ?? BAILEYS_PACING
   const random = opts.random ?? Math.random
   const now = opts.now ?? Date.now
   const sleep = opts.sleep ?? ((ms: number) => Bun.sleep(ms))
@@ -484,10 +579,13 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     if (rethrow) throw err
   }
 
+  // Tracked: `settled()` waits for deliveries too (tests read webhook_inbox right after it).
   const hand = (e: Entry, batch: InboundBatch) =>
-    opts
-      .deliver(e.ref, batch)
-      .catch((err) => log.error('whatsapp.baileys.deliver_failed', { channelId: e.ref.channelId, err }))
+    track(
+      opts
+        .deliver(e.ref, batch)
+        .catch((err) => log.error('whatsapp.baileys.deliver_failed', { channelId: e.ref.channelId, err })),
+    )
 
   async function onClose(e: Entry, gen: number, code: number | undefined) {
     if (e.stopped || gen !== e.gen) return
@@ -607,7 +705,14 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
         : undefined
       let sent: WAMessage | undefined
       try {
-        sent = await t.sendMessage(jid, content(req), quoted ? { quoted } : undefined)
+        const messageId = req.idempotencyKey ? waMessageId(req.idempotencyKey) : undefined
+        sent = await t.sendMessage(
+          jid,
+          content(req),
+          quoted || messageId
+            ? { ...(quoted ? { quoted } : {}), ...(messageId ? { messageId } : {}) }
+            : undefined,
+        )
       } catch (err) {
         throw new SendError(false, 'baileys.send_failed', (err as Error).message ?? 'send failed')
       } finally {
@@ -620,6 +725,25 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     const result = e.sends.then(run, run)
     e.sends = result.catch(() => {})
     return result
+  }
+
+  async function download(ref: ChannelRef, message: WAMessage): Promise<Uint8Array> {
+    const t = entries.get(ref.channelId)?.transport
+    if (!t) throw new SendError(false, 'not_connected', 'The WhatsApp Web session is not running')
+    if (!t.downloadMedia)
+      throw new SendError(true, 'unsupported', 'This WhatsApp Web socket cannot download media')
+    try {
+      return await t.downloadMedia(message)
+    } catch (err) {
+      // Baileys throws Boom errors; 404/410 after a refused re-upload means the phone no longer has it.
+      const status = (err as { output?: { statusCode?: number } })?.output?.statusCode
+      const gone = status === 404 || status === 410
+      throw new SendError(
+        gone,
+        gone ? 'media_gone' : 'baileys.download_failed',
+        (err as Error).message ?? 'download failed',
+      )
+    }
   }
 
   async function requestPairingCode(ref: ChannelRef, phone: E164) {
@@ -651,6 +775,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     },
     requestPairingCode,
     send,
+    download,
     isRunning: (id) => !!entries.get(id) && !entries.get(id)!.stopped,
     get sockets() {
       return sockets
@@ -689,6 +814,24 @@ export function createBaileysProvider(deps: ProviderDeps): WhatsAppProvider {
     name: 'baileys',
     sendText: (req: TextSend) => sup().send(ref, req),
     sendMedia: (req: MediaSend) => sup().send(ref, req),
+    async downloadMedia(media: MediaRef, opts: MediaDownloadOptions): Promise<DownloadedMedia> {
+      if (media.size && media.size > opts.maxBytes)
+        throw new SendError(
+          true,
+          'media_too_large',
+          `The file has ${media.size} bytes; the limit is ${opts.maxBytes}`,
+        )
+      const message = waMediaMessage(media)
+      if (!message) throw new SendError(true, 'no_media', 'The message carries no downloadable media')
+      const data = await sup().download(ref, message)
+      if (data.byteLength > opts.maxBytes)
+        throw new SendError(
+          true,
+          'media_too_large',
+          `The file has ${data.byteLength} bytes; the limit is ${opts.maxBytes}`,
+        )
+      return { data, mime: media.mime, ...(media.filename ? { filename: media.filename } : {}) }
+    },
     start: () => sup().start(ref),
     stop: (o) => sup().stop(ref.channelId, o),
     requestPairingCode: (phone) => sup().requestPairingCode(ref, phone),

@@ -14,6 +14,7 @@ import { toE164 } from '../../shared/phone'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Actor } from '../orgs/orgs.usecases'
 import { WHATSAPP_CHANNEL_ERRORS } from './whatsapp.errors'
+import { finishSwitch } from './whatsapp.switch'
 import './whatsapp.events'
 import {
   type ChannelStatus,
@@ -60,6 +61,16 @@ function validate(input: ChannelForm) {
   const name = input.name.trim()
   if (!name) check.add('name', 'error.required')
   else if (name.length > 80) check.add('name', 'whatsapp.error.too_long', { max: 80 })
+  const v = providerSettings(check, input)
+  check.throwIfAny()
+  return { name, ...v }
+}
+
+/**
+ * A provider and its settings from the form (the new channel form and the provider switch share
+ * the fields): adds field errors to `check`, never throws.
+ */
+export function providerSettings(check: Check, input: Omit<ChannelForm, 'name'>) {
   const provider = input.provider as WhatsAppProviderName
   if (!(WHATSAPP_PROVIDER_NAMES as readonly string[]).includes(provider))
     check.add('provider', 'whatsapp.error.provider')
@@ -89,8 +100,7 @@ function validate(input: ChannelForm) {
     phoneNumber = toE164(input.phoneNumber)
     if (!phoneNumber) check.add('phoneNumber', 'whatsapp.error.phone')
   } else if (provider === 'cloud-api') check.add('phoneNumber', 'error.required')
-  check.throwIfAny()
-  return { name, provider, config, secrets, phoneNumber }
+  return { provider, config, secrets, phoneNumber }
 }
 
 export async function createChannel(tx: OrgTx, actor: Actor, input: ChannelForm, secretKey: string) {
@@ -186,7 +196,7 @@ export async function setChannelStatus(
   opts: { alert?: boolean } = {},
 ) {
   const [before] = await tx
-    .select({ status: whatsappChannels.status })
+    .select({ status: whatsappChannels.status, switching: sql<boolean>`switch_from is not null` })
     .from(whatsappChannels)
     .where(eq(whatsappChannels.id, id))
     .for('update')
@@ -212,6 +222,8 @@ export async function setChannelStatus(
       type: 'whatsapp.channel.qr',
       payload: { channelId: id, kind: patch.pairingCode ? 'code' : 'qr' },
     })
+  // The new provider of a switch in progress is connected: the switch is done, sending resumes.
+  if (patch.status === 'open' && before.switching) await finishSwitch(tx, id)
   return true
 }
 
@@ -267,11 +279,16 @@ export async function resolveChannel(db: Db, id: string): Promise<ResolvedChanne
   }
 }
 
-/** Baileys channels that were connected when the process stopped (resumed at start). */
+/**
+ * Baileys channels that were connected when the process stopped (resumed at start), and those a
+ * provider switch was pairing (paused until then, but their QR must come back).
+ */
 export async function channelsToResume(db: Db) {
   return readAsSystem<{ id: string; org: string }>(
     db,
     sql`select id::text as id, organization_id::text as org from whatsapp_channels
-        where provider = 'baileys' and not paused and status in ('open', 'connecting')`,
+        where provider = 'baileys' and (
+          (not paused and status in ('open', 'connecting'))
+          or (switch_from is not null and status in ('open', 'connecting', 'qr')))`,
   )
 }

@@ -4,7 +4,7 @@
  * with correct, wrong and missing signatures (stored + job enqueued only for the good one).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { graphError, parseCloudWebhook } from './whatsapp.cloud-api'
@@ -22,6 +22,11 @@ interface Seen {
   form?: Record<string, string | { name: string; type: string; size: number }>
 }
 const seen: Seen[] = []
+/** Media the fake Graph API holds for download (`declared`: a file_size it lies about; `cut`: a short body). */
+const MEDIA = new Map<
+  string,
+  { id: string; data: Uint8Array; mime: string; declared?: string; cut?: number }
+>()
 let nextError: { status: number; body: unknown; headers?: Record<string, string> } | null = null
 
 const graph = Bun.serve({
@@ -85,6 +90,24 @@ const graph = Bun.serve({
           },
         ],
         paging: { cursors: { before: 'X' } },
+      })
+    }
+    // Inbound media: GET /{media-id} (the documented answer), then the URL it names, bearer required.
+    const media = MEDIA.get(/^\/v21\.0\/([\w-]+)$/.exec(url.pathname)?.[1] ?? '')
+    if (media)
+      return Response.json({
+        messaging_product: 'whatsapp',
+        url: `${url.origin}/whatsapp_business/attachments/?mid=${media.id}&ext=1724000000&hash=ATu`,
+        mime_type: media.mime,
+        sha256: createHash('sha256').update(media.data).digest('hex'),
+        file_size: media.declared ?? String(media.data.byteLength),
+        id: media.id,
+      })
+    if (url.pathname === '/whatsapp_business/attachments/') {
+      const f = MEDIA.get(url.searchParams.get('mid') ?? '')
+      if (!f) return new Response('', { status: 404 })
+      return new Response(f.data.subarray(0, f.cut ?? f.data.byteLength) as Uint8Array<ArrayBuffer>, {
+        headers: { 'content-type': f.mime },
       })
     }
     return new Response('not found', { status: 404 })
@@ -660,5 +683,113 @@ describe('the webhook route /webhooks/whatsapp/:channelId', () => {
     )
     expect(stored[0]!.secrets_enc).toStartWith('v1.')
     expect(stored[0]!.secrets_enc).not.toContain('app-secret')
+  })
+})
+
+describe('media through the Graph API', () => {
+  const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8])
+
+  test('an image and an audio are uploaded, then sent by id: caption on the image, none on the audio', async () => {
+    seen.length = 0
+    await sendRequest(provider(), {
+      kind: 'media',
+      to: '+5511987654321',
+      mediaType: 'image',
+      data: JPEG,
+      mime: 'image/jpeg',
+      filename: 'vitrine.jpg',
+      caption: 'Nova coleção',
+    })
+    await sendRequest(provider(), {
+      kind: 'media',
+      to: '+5511987654321',
+      mediaType: 'audio',
+      data: new Uint8Array([0x4f, 0x67, 0x67, 0x53, 0, 2]),
+      mime: 'audio/ogg',
+      filename: 'nota.ogg',
+      caption: 'ignorada',
+    })
+    expect(seen.map((s) => s.path)).toEqual([
+      '/v21.0/106540352242922/media',
+      '/v21.0/106540352242922/messages',
+      '/v21.0/106540352242922/media',
+      '/v21.0/106540352242922/messages',
+    ])
+    expect(seen[0]!.form).toEqual({
+      messaging_product: 'whatsapp',
+      type: 'image/jpeg',
+      file: { name: 'vitrine.jpg', type: 'image/jpeg', size: JPEG.length },
+    })
+    expect(seen[1]!.json).toMatchObject({
+      type: 'image',
+      image: { id: 'media-123', caption: 'Nova coleção' },
+    })
+    expect(seen[3]!.json).toMatchObject({ type: 'audio', audio: { id: 'media-123' } })
+    expect(seen[3]!.json.audio.caption).toBeUndefined()
+  })
+
+  test('a type or size Meta refuses is a permanent error before anything is uploaded', async () => {
+    seen.length = 0
+    await expect(
+      sendRequest(provider(), {
+        kind: 'media',
+        to: '+5511987654321',
+        mediaType: 'document',
+        data: new Uint8Array([0x50, 0x4b, 3, 4]),
+        mime: 'application/zip',
+        filename: 'fotos.zip',
+      }),
+    ).rejects.toMatchObject({ permanent: true, code: 'media_unsupported' })
+    await expect(
+      sendRequest(provider(), {
+        kind: 'media',
+        to: '+5511987654321',
+        mediaType: 'image',
+        data: new Uint8Array(5 * 1024 * 1024 + 1),
+        mime: 'image/png',
+      }),
+    ).rejects.toMatchObject({ permanent: true, code: 'media_too_large' })
+    expect(seen).toHaveLength(0)
+  })
+
+  test('a received media id is resolved with GET /{media-id}, then its URL is fetched with the same bearer token', async () => {
+    MEDIA.set('1037543291543636', { id: '1037543291543636', data: JPEG, mime: 'image/jpeg' })
+    seen.length = 0
+    const got = await provider().downloadMedia!(
+      { providerMediaId: '1037543291543636', mime: 'image/jpeg' },
+      { maxBytes: 1024 },
+    )
+    expect(Buffer.from(got.data).equals(Buffer.from(JPEG))).toBe(true)
+    expect(got.mime).toBe('image/jpeg')
+    expect(got.sha256).toBe(createHash('sha256').update(JPEG).digest('hex'))
+    expect(seen.map((s) => [s.method, s.path, s.headers.authorization])).toEqual([
+      ['GET', '/v21.0/1037543291543636', 'Bearer EAAG-test-token'],
+      ['GET', '/whatsapp_business/attachments/', 'Bearer EAAG-test-token'],
+    ])
+  })
+
+  test('download failures: a 5xx is transient, a body cut short is transient, too big is permanent without fetching it', async () => {
+    MEDIA.set('2001', { id: '2001', data: JPEG, mime: 'image/jpeg' })
+    nextError = { status: 500, body: { error: { message: 'An unknown error occurred', code: 1 } } }
+    await expect(
+      provider().downloadMedia!({ providerMediaId: '2001', mime: 'image/jpeg' }, { maxBytes: 1024 }),
+    ).rejects.toMatchObject({ permanent: false, code: '1' })
+    MEDIA.set('2002', { id: '2002', data: JPEG, mime: 'image/jpeg', cut: 5 })
+    await expect(
+      provider().downloadMedia!({ providerMediaId: '2002', mime: 'image/jpeg' }, { maxBytes: 1024 }),
+    ).rejects.toMatchObject({ permanent: false, code: 'truncated' })
+    MEDIA.set('2003', { id: '2003', data: JPEG, mime: 'video/mp4', declared: String(40 * 1024 * 1024) })
+    seen.length = 0
+    await expect(
+      provider().downloadMedia!(
+        { providerMediaId: '2003', mime: 'video/mp4' },
+        { maxBytes: 16 * 1024 * 1024 },
+      ),
+    ).rejects.toMatchObject({ permanent: true, code: 'media_too_large' })
+    expect(seen.map((s) => s.path)).toEqual(['/v21.0/2003'])
+    // A URL that answers 404 (the media expired): permanent.
+    await expect(
+      provider().downloadMedia!({ providerMediaId: 'missing', mime: 'image/jpeg' }, { maxBytes: 1024 }),
+    ).rejects.toMatchObject({ permanent: true })
   })
 })

@@ -11,6 +11,9 @@
  * - Media: upload first, POST {graph}/v21.0/{phone-number-id}/media (multipart: messaging_product,
  *   type, file) -> `{id}`, then send `{type: "image", image: {id, caption}}`
  *   (https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media).
+ *   Inbound media: GET {graph}/v21.0/{media-id} -> `{url, mime_type, sha256, file_size, id}`, then GET
+ *   that URL with the same bearer token (it expires after 5 minutes). Types and sizes Meta accepts
+ *   are `CLOUD_MEDIA` below; anything else is refused before uploading (permanent).
  * - Templates: GET {graph}/v21.0/{waba-id}/message_templates -> `{data: [...], paging: {next}}`.
  * - Errors: `{error: {message, type, code, error_subcode, error_data: {messaging_product, details},
  *   fbtrace_id}}` (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes):
@@ -26,9 +29,12 @@ import { toE164 } from '../../shared/phone'
 import type { ProviderDeps, WhatsAppProvider } from './whatsapp.provider'
 import {
   type DeliveryStatus,
+  type DownloadedMedia,
   type E164,
   type InboundBatch,
   type InboundMessage,
+  type MediaDownloadOptions,
+  type MediaRef,
   type MediaSend,
   type MessageTemplate,
   type MessageType,
@@ -95,6 +101,82 @@ export function graphError(status: number, body: unknown, retryAfter?: string | 
 }
 
 const digits = (to: E164) => to.replace(/[^\d]/g, '')
+
+/**
+ * What the Cloud API accepts per media type, and how big (the upload refuses other types with error
+ * 100 "Param file must be a file with one of the following types…").
+ * https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#supported-media-types
+ */
+export const CLOUD_MEDIA: Record<MediaSend['mediaType'], { types: string[]; maxBytes: number }> = {
+  image: { types: ['image/jpeg', 'image/png'], maxBytes: 5 * 1024 * 1024 },
+  audio: {
+    types: ['audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg', 'audio/opus'],
+    maxBytes: 16 * 1024 * 1024,
+  },
+  video: { types: ['video/mp4', 'video/3gpp'], maxBytes: 16 * 1024 * 1024 },
+  document: {
+    types: [
+      'text/plain',
+      'application/pdf',
+      'application/msword',
+      'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      'application/vnd.ms-excel',
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      'application/vnd.ms-powerpoint',
+      'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+    ],
+    maxBytes: 100 * 1024 * 1024,
+  },
+}
+
+const mb = (n: number) => `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`
+const tooLarge = (size: number, max: number) =>
+  new SendError(true, 'media_too_large', `The file has ${mb(size)}; the limit is ${mb(max)}`)
+
+/** Refuses (permanently) what Meta would refuse anyway, before uploading anything. */
+function checkCloudMedia(req: MediaSend) {
+  const rule = CLOUD_MEDIA[req.mediaType]
+  const base = req.mime.split(';')[0]!.trim().toLowerCase()
+  if (!rule?.types.includes(base))
+    throw new SendError(
+      true,
+      'media_unsupported',
+      `WhatsApp Cloud API does not accept ${base || 'this file type'} as ${req.mediaType}`,
+    )
+  if (req.data && req.data.byteLength > rule.maxBytes) throw tooLarge(req.data.byteLength, rule.maxBytes)
+}
+
+/** The body, refused (permanently) past `max` bytes even when the server did not say its size. */
+async function readLimited(res: Response, max: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > max) throw tooLarge(declared, max)
+  const parts: Uint8Array[] = []
+  let total = 0
+  const reader = res.body?.getReader()
+  if (!reader) return new Uint8Array(0)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      total += value.byteLength
+      if (total > max) {
+        await reader.cancel().catch(() => {})
+        throw tooLarge(total, max)
+      }
+      parts.push(value)
+    }
+  } catch (err) {
+    if (err instanceof SendError) throw err
+    throw new SendError(false, 'network', `Media download interrupted: ${(err as Error).message}`)
+  }
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.byteLength
+  }
+  return out
+}
 
 export function createCloudApiProvider(deps: ProviderDeps): WhatsAppProvider {
   const base = `${deps.graphUrl.replace(/\/+$/, '')}/${GRAPH_VERSION}`
@@ -166,6 +248,7 @@ export function createCloudApiProvider(deps: ProviderDeps): WhatsAppProvider {
     },
 
     async sendMedia(req: MediaSend) {
+      checkCloudMedia(req)
       const id = await upload(req)
       const media: Record<string, unknown> = { id }
       // Audio takes no caption; documents carry their filename.
@@ -175,6 +258,46 @@ export function createCloudApiProvider(deps: ProviderDeps): WhatsAppProvider {
         { to: digits(req.to), type: req.mediaType, [req.mediaType]: media },
         req.replyToProviderId,
       )
+    },
+
+    // GET /{media-id} -> {messaging_product, url, mime_type, sha256, file_size, id}; then GET url with
+    // the same bearer token (the URL lasts 5 minutes: every attempt asks for a fresh one).
+    // https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media#download-media
+    async downloadMedia(media: MediaRef, opts: MediaDownloadOptions): Promise<DownloadedMedia> {
+      const mediaId = media.providerMediaId
+      if (!mediaId) throw new SendError(true, 'no_media', 'The message names no media id')
+      const info = (await call(`${base}/${encodeURIComponent(mediaId)}`, {
+        headers: { authorization: `Bearer ${token()}` },
+      })) as { url?: string; mime_type?: string; sha256?: string; file_size?: number | string }
+      const size = Number(info.file_size)
+      if (Number.isFinite(size) && size > opts.maxBytes) throw tooLarge(size, opts.maxBytes)
+      if (!info.url) throw new SendError(false, 'no_url', 'Graph API answered without a media URL')
+      let res: Response
+      try {
+        res = await deps.fetch(info.url, { headers: { authorization: `Bearer ${token()}` } })
+      } catch (err) {
+        throw new SendError(false, 'network', `Media download failed: ${(err as Error).message}`)
+      }
+      if (!res.ok) {
+        const body = await res.json().catch(() => null)
+        // 404: the media is gone (deleted by the sender, or older than Meta keeps it).
+        if (res.status === 404) throw new SendError(true, 'media_gone', 'The media is no longer available')
+        throw graphError(res.status, body, res.headers.get('retry-after'))
+      }
+      const data = await readLimited(res, opts.maxBytes)
+      // A body cut short is worth another try (Meta said how big the file is).
+      if (Number.isFinite(size) && size > 0 && data.byteLength !== size)
+        throw new SendError(
+          false,
+          'truncated',
+          `Media download cut short (${data.byteLength} of ${size} bytes)`,
+        )
+      return {
+        data,
+        mime: info.mime_type || media.mime,
+        ...(media.filename ? { filename: media.filename } : {}),
+        ...(info.sha256 ? { sha256: info.sha256 } : {}),
+      }
     },
 
     sendTemplate(req: TemplateSend) {
@@ -197,7 +320,7 @@ export function createCloudApiProvider(deps: ProviderDeps): WhatsAppProvider {
       const waba = need(deps.channel.config.wabaId, 'WhatsApp Business Account id')
       const out: MessageTemplate[] = []
       let url: string | null =
-        `${base}/${encodeURIComponent(waba)}/message_templates?fields=name,status,language,category,components&limit=100`
+        `${base}/${encodeURIComponent(waba)}/message_templates?fields=name,status,language,category,parameter_format,components&limit=100`
       // Follow the cursor, a bounded number of pages.
       for (let page = 0; url && page < 20; page++) {
         const res = (await call(url, { headers: { authorization: `Bearer ${token()}` } })) as {
@@ -211,11 +334,26 @@ export function createCloudApiProvider(deps: ProviderDeps): WhatsAppProvider {
             language: String(t.language ?? ''),
             status: String(t.status ?? ''),
             category: typeof t.category === 'string' ? t.category : undefined,
+            parameterFormat: typeof t.parameter_format === 'string' ? t.parameter_format : undefined,
             components: Array.isArray(t.components) ? t.components : [],
           })
         url = res.paging?.next ?? null
       }
       return out
+    },
+
+    // GET /{phone-number-id}: {verified_name, display_phone_number, id, quality_rating}
+    // (https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account-to-number-current-status/).
+    async checkConnection() {
+      const res = (await call(
+        `${base}/${encodeURIComponent(phoneNumberId())}?fields=display_phone_number,verified_name`,
+        { headers: { authorization: `Bearer ${token()}` } },
+      )) as { display_phone_number?: string; verified_name?: string }
+      const phone = waIdToE164(res.display_phone_number)
+      return {
+        ...(phone ? { phoneNumber: phone } : {}),
+        ...(typeof res.verified_name === 'string' ? { name: res.verified_name } : {}),
+      }
     },
 
     webhookHandshake(query) {

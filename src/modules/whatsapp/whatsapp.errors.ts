@@ -10,4 +10,8 @@ export const WHATSAPP_CHANNEL_ERRORS = {
   notPairing: () => new AppError('whatsapp.not_pairing', 409, 'whatsapp.error.not_pairing'),
   /** A simulated inbound message without a valid phone number or text. */
   invalidInbound: () => new AppError('whatsapp.invalid_inbound', 422, 'whatsapp.error.invalid_inbound'),
+  /** A provider switch is in progress: finish or cancel it first (reconnect, disconnect, a second switch). */
+  switchPending: () => new AppError('whatsapp.switch_pending', 409, 'whatsapp.switch.error.pending'),
+  /** Cancel / check of a switch that is not in progress (it completed or was cancelled meanwhile). */
+  noSwitch: () => new AppError('whatsapp.no_switch', 409, 'whatsapp.switch.error.none'),
 } as const

@@ -9,6 +9,18 @@ declare module '../../platform/events/events.types' {
   interface DomainEvents {
     /** A channel's connection status changed (connecting, open, closed, logged_out, forbidden…). */
     'whatsapp.channel.status': { channelId: string; status: string; alert?: boolean }
+    /**
+     * A provider switch started, completed (the new provider is connected, queued messages go out)
+     * or was cancelled (the old provider is back). Inbox pages show or hide "sending paused".
+     */
+    'whatsapp.channel.switch': {
+      channelId: string
+      phase: 'started' | 'completed' | 'cancelled'
+      from: string
+      to: string
+    }
+    /** A channel's message templates were synced from the provider (or the sync failed: `error`). */
+    'whatsapp.templates.synced': { channelId: string; count: number; error?: boolean }
     /** Baileys pairing: a new QR (WhatsApp rotates it every ~20 s) or a pairing code to type. */
     'whatsapp.channel.qr': { channelId: string; kind: 'qr' | 'code' }
     /**

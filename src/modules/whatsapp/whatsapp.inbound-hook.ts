@@ -28,7 +28,10 @@ export async function handleWhatsAppInbound(tx: OrgTx, batch: DeliveredBatch): P
     payload: {
       channelId: batch.channelId,
       inboxId: batch.inboxId,
-      messages: batch.messages,
+      // Never the media download keys (Baileys' mediaKey): events reach every member's browser.
+      messages: batch.messages.map((m) =>
+        m.media?.providerData ? { ...m, media: { ...m.media, providerData: undefined } } : m,
+      ),
       statuses: batch.statuses,
     },
   })

@@ -178,18 +178,25 @@ export const processInboundJob = defineOrgJob<{ inboxId: string }>({
 export async function simulateInbound(
   tx: OrgTx,
   channelId: string,
-  input: { from: string; text: string; contactName?: string },
+  input: {
+    from: string
+    text: string
+    contactName?: string
+    /** An uploaded attachment, already stored (the inbox's media store); `text` is then its caption. */
+    media?: Parameters<typeof sandboxInbound>[0]['media']
+  },
 ) {
   const channel = await getChannel(tx, channelId)
   if (channel.provider !== 'sandbox') throw WHATSAPP_CHANNEL_ERRORS.wrongProvider()
   const from = toE164(input.from) as E164 | null
   const text = input.text.trim()
-  if (!from || !text) throw WHATSAPP_CHANNEL_ERRORS.invalidInbound()
+  if (!from || (!text && !input.media)) throw WHATSAPP_CHANNEL_ERRORS.invalidInbound()
   const message = sandboxInbound({
     from,
     to: channel.phoneNumber,
     text: text.slice(0, 4096),
     contactName: input.contactName?.trim().slice(0, 100) || undefined,
+    ...(input.media ? { media: input.media } : {}),
   })
   await storeInboundBatch(tx, channel, { messages: [message], statuses: [] })
   return message

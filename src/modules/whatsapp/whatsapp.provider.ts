@@ -28,8 +28,12 @@ import { createSandboxProvider, type SandboxClock } from './whatsapp.sandbox'
 import { WHATSAPP_PROVIDER_NAMES } from './whatsapp.table'
 import {
   type ChannelInfo,
+  type ConnectionInfo,
+  type DownloadedMedia,
   type E164,
   type InboundBatch,
+  type MediaDownloadOptions,
+  type MediaRef,
   type MediaSend,
   type MessageTemplate,
   SendError,
@@ -62,8 +66,18 @@ export interface WhatsAppProvider {
   readonly name: WhatsAppProviderName
   sendText(req: TextSend): Promise<SendResult>
   sendMedia?(req: MediaSend): Promise<SendResult>
+  /**
+   * The bytes of an inbound attachment (Cloud API: GET /{media-id}, then its URL; Baileys: the
+   * socket decrypts the media message). Throws a SendError (permanent: too large, gone, unsupported).
+   */
+  downloadMedia?(media: MediaRef, opts: MediaDownloadOptions): Promise<DownloadedMedia>
   sendTemplate?(req: TemplateSend): Promise<SendResult>
   listTemplates?(): Promise<MessageTemplate[]>
+  /**
+   * Webhook providers: are the saved credentials good? One cheap authenticated read (a provider
+   * switch counts the channel connected once it answers). Throws a SendError otherwise.
+   */
+  checkConnection?(): Promise<ConnectionInfo>
   /** The vendor's GET verification: the challenge to echo, or null (refused). */
   webhookHandshake?(query: URLSearchParams): string | null
   /** Is this POST really from the vendor (signature over the raw body)? */
@@ -111,6 +125,17 @@ export function sendRequest(provider: WhatsAppProvider, req: SendRequest): Promi
       if (!provider.sendTemplate) throw unsupported(provider, 'template')
       return provider.sendTemplate(req)
   }
+}
+
+/** One entry point for the media download job: the capability, or a permanent refusal. */
+export function downloadRequest(
+  provider: WhatsAppProvider,
+  media: MediaRef,
+  opts: MediaDownloadOptions,
+): Promise<DownloadedMedia> {
+  if (!provider.downloadMedia)
+    throw new SendError(true, 'unsupported', `The ${provider.name} provider cannot download media`)
+  return provider.downloadMedia(media, opts)
 }
 
 const unsupported = (p: WhatsAppProvider, what: string) =>

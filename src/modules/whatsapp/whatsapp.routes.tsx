@@ -7,7 +7,9 @@
  *                                        the signature is bad or missing), stored raw in webhook_inbox
  *                                        with its processing job BEFORE the 200
  * Settings (owners and admins): /settings/channels (list + create), /settings/channels/:id (pairing
- * QR / code live through the hub, webhook URL, reconnect / disconnect / delete).
+ * QR / code live through the hub, webhook URL, reconnect / disconnect / delete), the provider switch
+ * (POST …/switch, …/switch/check, …/switch/cancel; whatsapp.switch.ts) and the Cloud API templates
+ * (POST …/templates/sync; whatsapp.templates.ts). Another organization's channel id is a 404.
  */
 import { Elysia } from 'elysia'
 import { renderSVG } from 'uqr'
@@ -18,14 +20,17 @@ import {
   ChannelStatusLive,
   ChannelsPage,
   PairingPanel,
+  SwitchPanel,
+  TemplatesPanel,
 } from '../../../views/whatsapp/channels-page'
 import { withOrg } from '../../platform/db/tenancy'
 import { registerAsset } from '../../platform/http/assets'
 import { type AppDeps, type OrgCtx, requestMeta, requireOrg, setFlash } from '../../platform/http/context'
-import { Check, FormError } from '../../platform/http/errors'
+import { AppError, Check, FormError } from '../../platform/http/errors'
 import { field, fields, html, redirect, uiOf, withForm } from '../../platform/http/respond'
 import { toE164 } from '../../shared/phone'
 import { setChannelSender } from '../inbox/inbox.channel'
+import { resumeChannel } from '../inbox/inbox.usecases'
 import { clearAuthState } from './whatsapp.baileys-auth'
 import {
   CHANNEL_FIELDS,
@@ -39,10 +44,22 @@ import {
   setChannelStatus,
   setPaused,
 } from './whatsapp.channels'
+import { WHATSAPP_CHANNEL_ERRORS } from './whatsapp.errors'
 import { headerSubset, storeWebhookEvent } from './whatsapp.inbound'
 import { createProvider, sendRequest, type WhatsAppProvider } from './whatsapp.provider'
 import { configureWhatsApp, providerFor, type WhatsAppRuntime, whatsappRuntime } from './whatsapp.runtime'
+import {
+  cancelSwitch,
+  checkSwitch,
+  connectSwitch,
+  releaseOldProvider,
+  SWITCH_FIELDS,
+  type SwitchForm,
+  startSwitch,
+  validateSwitch,
+} from './whatsapp.switch'
 import type { WhatsAppChannel } from './whatsapp.table'
+import { channelTemplates, requestTemplateSync } from './whatsapp.templates'
 import { SendError } from './whatsapp.types'
 
 registerAsset('whatsapp.css', whatsappCss, 'text/css; charset=utf-8')
@@ -88,12 +105,25 @@ export function whatsappRoutes(deps: AppDeps) {
     ui: uiOf(r),
     channel: c,
     // renderSVG output is markup we generate from WhatsApp's QR string (no user text inside).
-    safeQrSvg: c.pairingQr && c.status === 'qr' && !c.paused ? renderSVG(c.pairingQr, { border: 1 }) : null,
+    // A switch to WhatsApp Web pairs while the channel is paused (its sends wait).
+    safeQrSvg:
+      c.pairingQr && c.status === 'qr' && (!c.paused || c.switchFrom)
+        ? renderSVG(c.pairingQr, { border: 1 })
+        : null,
     form,
   })
 
-  async function channelPage(r: OrgCtx, id: string, form?: FormState, status = 200) {
-    const c = await withOrg(db, scope(r), (tx) => getChannel(tx, id))
+  async function channelPage(
+    r: OrgCtx,
+    id: string,
+    form?: FormState,
+    status = 200,
+    switchForm: FormState = emptyForm(),
+  ) {
+    const { c, templates } = await withOrg(db, scope(r), async (tx) => {
+      const c = await getChannel(tx, id)
+      return { c, templates: c.provider === 'cloud-api' ? await channelTemplates(tx, c.id) : [] }
+    })
     const verifyToken =
       c.provider === 'cloud-api' ? (channelSecrets(c, config.secretKey).verifyToken ?? null) : null
     return html(
@@ -104,10 +134,18 @@ export function whatsappRoutes(deps: AppDeps) {
         webhookUrl={webhookUrl(c.id)}
         verifyToken={verifyToken}
         pairing={pairingProps(r, c, form)}
+        switchForm={switchForm}
+        templates={templates}
       />,
       status,
     )
   }
+
+  /** Disconnect / reconnect would fight a switch in progress (cancel it instead). */
+  const refuseDuringSwitch = (c: WhatsAppChannel) => {
+    if (c.switchFrom) throw WHATSAPP_CHANNEL_ERRORS.switchPending()
+  }
+  const providerName = (r: OrgCtx, p: string) => r.t(`whatsapp.provider.${p}` as 'whatsapp.provider.sandbox')
 
   /** Start / stop a channel's provider (Baileys: the socket). */
   async function startChannel(c: WhatsAppChannel) {
@@ -199,6 +237,7 @@ export function whatsappRoutes(deps: AppDeps) {
         if (!res.ok) return res.response
         const c = res.value
         if (c.provider === 'baileys') await startChannel(c)
+        if (c.provider === 'cloud-api') await withOrg(db, scope(r), (tx) => requestTemplateSync(tx, c.id))
         setFlash(r, 'success', r.t('whatsapp.created', { name: c.name }))
         return redirect(r, `/settings/channels/${c.id}`)
       })
@@ -248,6 +287,7 @@ export function whatsappRoutes(deps: AppDeps) {
       .post('/settings/channels/:id/disconnect', async ({ request, params }) => {
         const r = await admin(request)
         const c = await withOrg(db, scope(r), async (tx) => {
+          refuseDuringSwitch(await getChannel(tx, params.id))
           const c = await setPaused(tx, r.actor, params.id, true)
           await setChannelStatus(tx, c.id, {
             status: 'disconnected',
@@ -265,7 +305,10 @@ export function whatsappRoutes(deps: AppDeps) {
       .post('/settings/channels/:id/reconnect', async ({ request, params }) => {
         const r = await admin(request)
         const c = await withOrg(db, scope(r), async (tx) => {
+          refuseDuringSwitch(await getChannel(tx, params.id))
           const c = await setPaused(tx, r.actor, params.id, false)
+          // Messages that waited while it was disconnected go out now.
+          await resumeChannel(tx, c.id)
           // Webhook providers are "connected" as soon as they are enabled; a socket reports its own.
           await setChannelStatus(tx, c.id, {
             status: c.provider === 'baileys' ? 'connecting' : 'open',
@@ -280,6 +323,118 @@ export function whatsappRoutes(deps: AppDeps) {
           await startChannel(c)
         }
         setFlash(r, 'success', r.t('whatsapp.reconnected_flash'))
+        return redirect(r, `/settings/channels/${c.id}`)
+      })
+      // Provider switch ---------------------------------------------------------------------------
+      .get('/settings/channels/:id/switch', async ({ request, params }) => {
+        const r = await admin(request)
+        const c = await withOrg(db, scope(r), (tx) => getChannel(tx, params.id))
+        if (!isFragment(r)) return redirect(r, `/settings/channels/${c.id}`)
+        // Started, completed or cancelled since the page was drawn: other cards change too (the
+        // pairing panel, the webhook, the templates): the whole page reloads.
+        const shown = r.url.searchParams.get('state')
+        if (shown && shown !== (c.switchFrom ? 'switching' : 'idle'))
+          return new Response('', {
+            status: 200,
+            headers: { 'hx-refresh': 'true', 'cache-control': 'no-store' },
+          })
+        return html(r, <SwitchPanel ui={uiOf(r)} channel={c} form={emptyForm()} />)
+      })
+      .post('/settings/channels/:id/switch', async ({ request, params, body }) => {
+        const r = await admin(request)
+        const input = fields(body, SWITCH_FIELDS) as unknown as SwitchForm
+        const current = await withOrg(db, scope(r), (tx) => getChannel(tx, params.id))
+        if (current.switchFrom) throw WHATSAPP_CHANNEL_ERRORS.switchPending()
+        // Secrets are never echoed back into the form.
+        const refused = (errors: FormError) =>
+          channelPage(r, current.id, undefined, 422, {
+            values: { ...input, accessToken: '', appSecret: '' } as unknown as Record<string, string>,
+            errors,
+          })
+        // A refused form must not touch the running provider: validate before anything else.
+        try {
+          validateSwitch(current, input)
+        } catch (err) {
+          if (err instanceof FormError) return refused(err)
+          throw err
+        }
+        // An old WhatsApp Web socket closes first, so none of its status writes lands mid-switch.
+        await releaseOldProvider(rt(), current)
+        let c: WhatsAppChannel
+        try {
+          c = await withOrg(db, scope(r), (tx) =>
+            startSwitch(tx, r.actor, current.id, input, config.secretKey),
+          )
+        } catch (err) {
+          if (current.provider === 'baileys' && !current.paused) await startChannel(current)
+          if (err instanceof FormError) return refused(err)
+          throw err
+        }
+        const outcome = await connectSwitch(rt(), c)
+        const to = providerName(r, c.provider)
+        if (outcome === 'connected')
+          setFlash(r, 'success', r.t('whatsapp.switch.done_flash', { provider: to }))
+        else if (outcome === 'pairing')
+          setFlash(r, 'info', r.t('whatsapp.switch.started_flash', { provider: to }))
+        else setFlash(r, 'error', r.t('whatsapp.switch.failed_flash'))
+        return redirect(r, `/settings/channels/${c.id}`)
+      })
+      .post('/settings/channels/:id/switch/check', async ({ request, params }) => {
+        const r = await admin(request)
+        const c = await withOrg(db, scope(r), (tx) => getChannel(tx, params.id))
+        if (!c.switchFrom) throw WHATSAPP_CHANNEL_ERRORS.noSwitch()
+        if (c.provider === 'baileys') throw WHATSAPP_CHANNEL_ERRORS.wrongProvider()
+        const outcome = await checkSwitch(rt(), c)
+        if (outcome === 'connected')
+          setFlash(r, 'success', r.t('whatsapp.switch.done_flash', { provider: providerName(r, c.provider) }))
+        else setFlash(r, 'error', r.t('whatsapp.switch.failed_flash'))
+        return redirect(r, `/settings/channels/${c.id}`)
+      })
+      .post('/settings/channels/:id/switch/cancel', async ({ request, params }) => {
+        const r = await admin(request)
+        const c = await withOrg(db, scope(r), (tx) => getChannel(tx, params.id))
+        if (!c.switchFrom) throw WHATSAPP_CHANNEL_ERRORS.noSwitch()
+        // The new WhatsApp Web socket (pairing) stops before the channel goes back.
+        await releaseOldProvider(rt(), c)
+        let done: Awaited<ReturnType<typeof cancelSwitch>>
+        try {
+          done = await withOrg(db, scope(r), (tx) => cancelSwitch(tx, r.actor, c.id))
+        } catch (err) {
+          // It completed meanwhile (the phone linked just now): keep the socket that won.
+          if (err instanceof AppError && err.code === 'whatsapp.no_switch' && c.provider === 'baileys')
+            await startChannel(c)
+          throw err
+        }
+        if (done.abandoned.provider === 'baileys')
+          await withOrg(db, scope(r), (tx) => clearAuthState(tx, c.id))
+        // An old WhatsApp Web socket comes back with the credentials it kept.
+        if (done.restored.provider === 'baileys' && !done.restored.paused) await startChannel(done.restored)
+        setFlash(
+          r,
+          'success',
+          r.t('whatsapp.switch.cancelled_flash', { provider: providerName(r, done.restored.provider) }),
+        )
+        return redirect(r, `/settings/channels/${c.id}`)
+      })
+      // Message templates (Cloud API) ----------------------------------------------------------------
+      .get('/settings/channels/:id/templates', async ({ request, params }) => {
+        const r = await admin(request)
+        const { c, templates } = await withOrg(db, scope(r), async (tx) => {
+          const c = await getChannel(tx, params.id)
+          return { c, templates: await channelTemplates(tx, c.id) }
+        })
+        if (!isFragment(r)) return redirect(r, `/settings/channels/${c.id}`)
+        return html(r, <TemplatesPanel ui={uiOf(r)} channel={c} templates={templates} />)
+      })
+      .post('/settings/channels/:id/templates/sync', async ({ request, params }) => {
+        const r = await admin(request)
+        const c = await withOrg(db, scope(r), async (tx) => {
+          const c = await getChannel(tx, params.id)
+          if (c.provider !== 'cloud-api') throw WHATSAPP_CHANNEL_ERRORS.wrongProvider()
+          await requestTemplateSync(tx, c.id)
+          return c
+        })
+        setFlash(r, 'info', r.t('inbox.templates.sync_started'))
         return redirect(r, `/settings/channels/${c.id}`)
       })
       .post('/settings/channels/:id/delete', async ({ request, params }) => {

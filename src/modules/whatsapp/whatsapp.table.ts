@@ -50,6 +50,10 @@ export const whatsappChannels = pgTable(
     pairingQr: text('pairing_qr'),
     pairingCode: text('pairing_code'),
     paused: boolean('paused').notNull().default(false),
+    /** A provider switch in progress: what the channel was before it (whatsapp.switch.ts). */
+    switchFrom: jsonb('switch_from').$type<SwitchFrom | null>(),
+    templatesSyncedAt: ts('templates_synced_at'),
+    templatesError: text('templates_error'),
     createdBy: uuid('created_by'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
@@ -57,6 +61,19 @@ export const whatsappChannels = pgTable(
   (t) => [unique().on(t.organizationId, t.id)],
 )
 export type WhatsAppChannel = typeof whatsappChannels.$inferSelect
+
+/** The channel before a switch (migrations/0014): restored as is by "Cancel". */
+export interface SwitchFrom {
+  provider: WhatsAppProviderName
+  config: Record<string, string>
+  secretsEnc: string | null
+  phoneNumber: string | null
+  paused: boolean
+  status: ChannelStatus
+  /** ISO time the switch started, and by whom. */
+  startedAt: string
+  startedBy: string | null
+}
 
 export const whatsappAuthState = pgTable(
   'whatsapp_auth_state',
@@ -101,3 +118,33 @@ export const webhookInbox = pgTable(
   ],
 )
 export type WebhookInboxRow = typeof webhookInbox.$inferSelect
+
+/** Approved (and other) message templates of a Cloud API channel, synced from Meta (0014). */
+export const whatsappTemplates = pgTable(
+  'whatsapp_templates',
+  {
+    id: idColumn(),
+    organizationId: uuid('organization_id').notNull(),
+    channelId: uuid('channel_id').notNull(),
+    name: text('name').notNull(),
+    language: text('language').notNull(),
+    status: text('status').notNull(),
+    category: text('category'),
+    parameterFormat: text('parameter_format').$type<'POSITIONAL' | 'NAMED'>().notNull().default('POSITIONAL'),
+    body: text('body').notNull().default(''),
+    params: jsonb('params').$type<string[]>().notNull().default([]),
+    sendable: boolean('sendable').notNull().default(true),
+    components: jsonb('components').$type<unknown[]>().notNull().default([]),
+    providerTemplateId: text('provider_template_id'),
+    syncedAt: ts('synced_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique().on(t.organizationId, t.id),
+    unique().on(t.organizationId, t.channelId, t.name, t.language),
+    foreignKey({
+      columns: [t.organizationId, t.channelId],
+      foreignColumns: [whatsappChannels.organizationId, whatsappChannels.id],
+    }).onDelete('cascade'),
+  ],
+)
+export type WhatsAppTemplate = typeof whatsappTemplates.$inferSelect

@@ -31,6 +31,32 @@ export interface MediaRef {
   caption?: string
   /** Voice note (push-to-talk) rather than an audio file. */
   voice?: boolean
+  /** Size in bytes, when the provider says it. */
+  size?: number
+  /**
+   * What the provider needs to fetch the bytes later, opaque to everyone else (Baileys: the
+   * encrypted media's directPath, url, mediaKey… as strings). Dropped once the file is stored.
+   */
+  providerData?: Record<string, string | number | boolean>
+  /**
+   * The bytes are already in the organization's media store (the sandbox's "write as a customer"
+   * stores the uploaded file first): the message is attached to it, nothing is downloaded.
+   */
+  fileId?: string
+}
+
+/** The bytes of an inbound attachment, fetched by `WhatsAppProvider.downloadMedia`. */
+export interface DownloadedMedia {
+  data: Uint8Array
+  mime: string
+  filename?: string
+  /** Hex SHA-256 the provider announced (checked against the bytes by the caller). */
+  sha256?: string
+}
+
+export interface MediaDownloadOptions {
+  /** Refuse (permanent `media_too_large`) anything bigger, before downloading when the size is known. */
+  maxBytes: number
 }
 
 export interface Location {
@@ -99,6 +125,12 @@ interface SendBase {
   to: E164
   /** Quote this message (reply context). */
   replyToProviderId?: string
+  /**
+   * Our own id of the message (the send job passes the message id). A provider that lets the
+   * sender choose the message id derives it from this, so a retried send reuses the same id
+   * (Baileys); the Cloud API has no idempotency key and ignores it (docs/whatsapp.md).
+   */
+  idempotencyKey?: string
 }
 export interface TextSend extends SendBase {
   kind: 'text'
@@ -126,7 +158,7 @@ export interface SendResult {
 }
 
 /**
- * A send that did not go out. `permanent`: retrying the same request cannot succeed (bad number,
+ * A send that did not go out (also what `downloadMedia` throws when a download fails). `permanent`: retrying the same request cannot succeed (bad number,
  * outside the 24-hour window, template rejected): show `message` on the message. Otherwise the send
  * job retries with backoff. `retryAfterMs` is the provider's hint when it gave one.
  */
@@ -149,7 +181,16 @@ export interface MessageTemplate {
   language: string
   status: string
   category?: string
+  /** "POSITIONAL" ({{1}}) or "NAMED" ({{first_name}}). */
+  parameterFormat?: string
   components: unknown[]
+}
+
+/** What a provider's connection check found (Cloud API: the phone number's Graph node). */
+export interface ConnectionInfo {
+  phoneNumber?: E164
+  /** The verified business name WhatsApp shows. */
+  name?: string
 }
 
 /** The channel as a provider sees it. */

@@ -1,5 +1,6 @@
 // Schema barrel: every table of every module, for Drizzle's typed queries.
 export * from '../../modules/auth/auth.table'
+export * from '../../modules/inbox/inbox.media.table'
 export * from '../../modules/leads/leads.capture-sources.table'
 export * from '../../modules/leads/leads.dedup.table'
 export * from '../../modules/leads/leads.import.table'

@@ -90,6 +90,40 @@ export const whatsappEn = {
   'whatsapp.error.not_pairing': 'The channel is not waiting for a pairing. Reconnect it first.',
   'whatsapp.error.invalid_inbound': 'A valid phone number and a message are needed.',
   'whatsapp.error.pairing_failed': 'WhatsApp did not give a code: {reason}',
+  'whatsapp.switch.title': 'Switch provider',
+  'whatsapp.switch.hint':
+    'Move this number to another provider. Conversations, messages and leads stay, and new messages continue the same threads.',
+  'whatsapp.switch.open': 'Switch provider…',
+  'whatsapp.switch.new_provider': 'New provider',
+  'whatsapp.switch.confirm':
+    'I understand: sending pauses until the new provider is connected. Messages wait in the queue; none is lost.',
+  'whatsapp.switch.submit': 'Switch provider',
+  'whatsapp.switch.in_progress': 'Switching provider',
+  'whatsapp.switch.in_progress_hint':
+    'From {from} to {to}. Sending is paused: messages wait in the queue and go out through the new provider once it is connected.',
+  'whatsapp.switch.waiting_pairing': 'Link the phone below to finish the switch.',
+  'whatsapp.switch.waiting_check': 'Checking the new credentials with Meta…',
+  'whatsapp.switch.check_failed': 'Meta refused the new credentials: {reason}',
+  'whatsapp.switch.check_again': 'Check again',
+  'whatsapp.switch.cancel': 'Cancel the switch',
+  'whatsapp.switch.cancel_confirm': 'Cancel the switch and go back to {from}?',
+  'whatsapp.switch.started_flash': 'Switching to {provider}. Link the phone to finish.',
+  'whatsapp.switch.done_flash': 'Switched to {provider}. Queued messages are going out.',
+  'whatsapp.switch.failed_flash':
+    'The new credentials were refused. Fix them at Meta, then check again — or cancel the switch.',
+  'whatsapp.switch.cancelled_flash': 'Switch cancelled: back on {provider}.',
+  'whatsapp.switch.composer_paused':
+    'Sending paused while the new provider connects. Messages you send now wait in the queue and go out once it is connected.',
+  'whatsapp.switch.composer_disconnected':
+    'This channel is disconnected: messages wait in the queue until an admin reconnects it.',
+  'whatsapp.switch.error.same_provider': 'The channel already uses this provider.',
+  'whatsapp.switch.error.confirm': 'Confirm that sending pauses during the switch.',
+  'whatsapp.switch.error.pending': 'A provider switch is in progress: finish or cancel it first.',
+  'whatsapp.switch.error.none': 'No provider switch is in progress on this channel.',
+  'audit.a.whatsapp_channel.provider_switch_completed':
+    'connected the new provider of a WhatsApp channel ({from} → {to}): the switch is complete',
+  'audit.a.whatsapp_channel.provider_switch_cancelled':
+    'cancelled switching a WhatsApp channel to {from}: it is back on {to}',
 } as const
 
 export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
@@ -187,4 +221,38 @@ export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
   'whatsapp.error.not_pairing': 'O canal não está aguardando pareamento. Reconecte-o primeiro.',
   'whatsapp.error.invalid_inbound': 'São necessários um número de telefone válido e uma mensagem.',
   'whatsapp.error.pairing_failed': 'O WhatsApp não gerou um código: {reason}',
+  'whatsapp.switch.title': 'Trocar provedor',
+  'whatsapp.switch.hint':
+    'Leve este número para outro provedor. Conversas, mensagens e leads continuam, e as novas mensagens seguem nas mesmas conversas.',
+  'whatsapp.switch.open': 'Trocar provedor…',
+  'whatsapp.switch.new_provider': 'Novo provedor',
+  'whatsapp.switch.confirm':
+    'Entendi: os envios ficam pausados até o novo provedor se conectar. As mensagens esperam na fila; nenhuma se perde.',
+  'whatsapp.switch.submit': 'Trocar provedor',
+  'whatsapp.switch.in_progress': 'Trocando de provedor',
+  'whatsapp.switch.in_progress_hint':
+    'De {from} para {to}. Os envios estão pausados: as mensagens esperam na fila e saem pelo novo provedor assim que ele se conectar.',
+  'whatsapp.switch.waiting_pairing': 'Conecte o celular abaixo para concluir a troca.',
+  'whatsapp.switch.waiting_check': 'Verificando as novas credenciais com a Meta…',
+  'whatsapp.switch.check_failed': 'A Meta recusou as novas credenciais: {reason}',
+  'whatsapp.switch.check_again': 'Verificar de novo',
+  'whatsapp.switch.cancel': 'Cancelar a troca',
+  'whatsapp.switch.cancel_confirm': 'Cancelar a troca e voltar para {from}?',
+  'whatsapp.switch.started_flash': 'Trocando para {provider}. Conecte o celular para concluir.',
+  'whatsapp.switch.done_flash': 'Trocado para {provider}. As mensagens da fila estão saindo.',
+  'whatsapp.switch.failed_flash':
+    'As novas credenciais foram recusadas. Corrija-as na Meta e verifique de novo — ou cancele a troca.',
+  'whatsapp.switch.cancelled_flash': 'Troca cancelada: de volta ao {provider}.',
+  'whatsapp.switch.composer_paused':
+    'Envios pausados enquanto o novo provedor se conecta. As mensagens que você enviar agora esperam na fila e saem assim que ele se conectar.',
+  'whatsapp.switch.composer_disconnected':
+    'Este canal está desconectado: as mensagens esperam na fila até um administrador reconectá-lo.',
+  'whatsapp.switch.error.same_provider': 'O canal já usa este provedor.',
+  'whatsapp.switch.error.confirm': 'Confirme que os envios ficam pausados durante a troca.',
+  'whatsapp.switch.error.pending': 'Há uma troca de provedor em andamento: conclua ou cancele-a primeiro.',
+  'whatsapp.switch.error.none': 'Não há troca de provedor em andamento neste canal.',
+  'audit.a.whatsapp_channel.provider_switch_completed':
+    'conectou o novo provedor de um canal de WhatsApp ({from} → {to}): a troca foi concluída',
+  'audit.a.whatsapp_channel.provider_switch_cancelled':
+    'cancelou a troca de um canal de WhatsApp para {from}: ele voltou para {to}',
 }

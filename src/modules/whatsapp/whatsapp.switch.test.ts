@@ -1,0 +1,522 @@
+/**
+ * Switching a channel's provider from its settings page, through the routes, against the real
+ * providers: the Cloud API pointed at a local fake Graph API, WhatsApp Web with a fake transport
+ * emitting Baileys' event shapes, the sandbox. Messages sent during a switch wait and go out through
+ * the new provider; the thread continues by phone number; a refused check keeps the switch in
+ * progress; cancel goes back; bad input is a 422; members get 403 and another organization 404.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createHmac } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import type { AuthenticationState, BaileysEventMap, WAMessage } from '@whiskeysockets/baileys'
+import { sql } from 'drizzle-orm'
+import { startFakeGraph } from '../../../test/fake-graph'
+import { BASE, createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { rowsOf } from '../../platform/db/client'
+import { withOrg } from '../../platform/db/tenancy'
+import { createWorker } from '../../platform/jobs/jobs.worker'
+import { inbound, inboxWorker, receive } from '../inbox/inbox.fixtures'
+import { createBaileysSupervisor, type WaTransport, waMessageId } from './whatsapp.baileys'
+import { processInboundJob } from './whatsapp.inbound'
+import { configureWhatsApp, deliverTo, whatsappRuntime } from './whatsapp.runtime'
+
+class FakeTransport implements WaTransport {
+  readonly emitter = new EventEmitter()
+  readonly ev = {
+    on: <K extends keyof BaileysEventMap>(event: K, fn: (arg: BaileysEventMap[K]) => void) => {
+      this.emitter.on(event, fn)
+    },
+  }
+  user: { id: string } | undefined
+  ended = false
+  sent: Array<{ jid: string; content: any; messageId?: string }> = []
+  constructor(readonly auth: AuthenticationState) {}
+  emit<K extends keyof BaileysEventMap>(event: K, arg: BaileysEventMap[K]) {
+    this.emitter.emit(event, arg)
+  }
+  // Like Baileys: the message id is options.messageId when given (lib/Socket/messages-send.js).
+  async sendMessage(jid: string, content: any, opts?: { messageId?: string }) {
+    const id = opts?.messageId ?? `3EB0RANDOM${this.sent.length}`
+    this.sent.push({ jid, content, messageId: opts?.messageId })
+    return { key: { remoteJid: jid, fromMe: true, id } } as WAMessage
+  }
+  async sendPresenceUpdate() {}
+  async requestPairingCode() {
+    return 'ABCD1234'
+  }
+  async logout() {}
+  end() {
+    this.ended = true
+  }
+}
+
+const graph = startFakeGraph()
+let t: TestApp
+type Member = Awaited<ReturnType<typeof signUpClient>>
+let a: Member
+let b: Member
+const transports: FakeTransport[] = []
+
+const q = <T>(text: string, params: unknown[] = []) => t.db.raw.query<T>(text, params)
+const idFrom = (res: Response) => res.headers.get('location')!.split('/').pop()!
+const sup = () => whatsappRuntime(t.db).baileys
+
+beforeAll(async () => {
+  t = await createTestApp({ FACEBOOK_GRAPH_URL: graph.url })
+  a = await signUpClient(t, { orgName: 'Loja Aurora' })
+  b = await signUpClient(t, { orgName: 'Outra Loja' })
+  configureWhatsApp(t.db, {
+    config: t.config,
+    supervisor: createBaileysSupervisor({
+      db: t.db,
+      secretKey: t.config.secretKey,
+      deliver: deliverTo(t.db),
+      transport: async ({ auth }) => {
+        const tr = new FakeTransport(auth)
+        transports.push(tr)
+        return tr
+      },
+      pacing: { minGapMs: 0, jitterMs: 0, typingMsPerChar: 0, maxTypingMs: 0 },
+      sleep: async () => {},
+    }),
+    // Sandbox receipts and replies are not part of these tests.
+    sandboxClock: { setTimeout: () => 0 },
+  })
+}, 300_000)
+afterAll(async () => {
+  await sup().stopAll()
+  await t.close()
+  graph.stop()
+})
+
+async function sandboxChannel(client = a.client, name = 'Vendas') {
+  const res = await client.post('/settings/channels', { name, provider: 'sandbox' })
+  expect(res.status).toBe(303)
+  return idFrom(res)
+}
+const cloudForm = (token: string, extra: Record<string, string> = {}) => ({
+  provider: 'cloud-api',
+  phoneNumber: '(11) 98765-0000',
+  phoneNumberId: '106540352242922',
+  wabaId: '102290129340398',
+  accessToken: token,
+  appSecret: 'switch-app-secret',
+  verifyToken: '',
+  confirm: '1',
+  ...extra,
+})
+const channel = async (id: string) =>
+  (
+    await q<{
+      provider: string
+      paused: boolean
+      status: string
+      status_detail: string | null
+      switch_from: any
+      config: any
+      secrets_enc: string | null
+      phone_number: string | null
+    }>(
+      'select provider, paused, status, status_detail, switch_from, config, secrets_enc, phone_number from whatsapp_channels where id = $1',
+      [id],
+    )
+  )[0]!
+const conversationsOf = (channelId: string) =>
+  q<{ id: string }>('select id from conversations where channel_id = $1 order by created_at', [channelId])
+const lastOut = async (conv: string) =>
+  (
+    await q<{ id: string; status: string; provider_message_id: string | null; body: string }>(
+      `select id, status, provider_message_id, body from messages where conversation_id = $1 and direction = 'out'
+        order by created_at desc, id desc limit 1`,
+      [conv],
+    )
+  )[0]!
+const auditOf = (id: string) =>
+  q<{ action: string; before: any; after: any; actor_user_id: string | null }>(
+    'select action, before, after, actor_user_id from audit_log where target_id = $1 order by created_at, id',
+    [id],
+  )
+const switchEvents = async (id: string) =>
+  (
+    await q<{ payload: any }>(
+      `select payload from outbox_events where type = 'whatsapp.channel.switch' and payload->>'channelId' = $1 order by version`,
+      [id],
+    )
+  ).map((e) => `${e.payload.phase} ${e.payload.from}→${e.payload.to}`)
+
+async function thread(channelId: string, phone: string, text: string) {
+  await receive(t.db, a.orgId, channelId, [inbound(phone, text, { contactName: 'Marina Costa' })])
+  return (await conversationsOf(channelId))[0]!.id
+}
+
+describe('switching to the Cloud API', () => {
+  test('a message sent during the switch waits, goes out through Graph once the check passes, and new inbound continues the same thread', async () => {
+    const id = await sandboxChannel()
+    const conv = await thread(id, '+5511987651234', 'Oi, antes da troca')
+    // Meta is down for the first check: the switch stays in progress.
+    graph.failNext.push({
+      status: 503,
+      body: { error: { message: 'Service temporarily unavailable', type: 'OAuthException', code: 2 } },
+    })
+    const res = await a.client.post(`/settings/channels/${id}/switch`, cloudForm('EAAG-switch-token-0001'))
+    expect(res.status).toBe(303)
+    expect(await channel(id)).toMatchObject({
+      provider: 'cloud-api',
+      paused: true,
+      status: 'error',
+      config: { phoneNumberId: '106540352242922', wabaId: '102290129340398' },
+      phone_number: '+5511987650000',
+    })
+    expect((await channel(id)).switch_from).toMatchObject({ provider: 'sandbox', paused: false })
+    const settings = await a.client.page(`/settings/channels/${id}`)
+    expect(settings).toContain('data-state="switching"')
+    expect(settings).toContain('Service temporarily unavailable')
+    // The composer says sending is paused; a message sent now waits.
+    const chat = await a.client.page(`/inbox/c/${conv}`)
+    expect(chat).toContain('data-state="switching"')
+    expect(chat).toContain('Envios pausados enquanto o novo provedor se conecta')
+    expect((await a.client.post(`/inbox/c/${conv}/send`, { body: 'Durante a troca' })).status).toBe(303)
+    const waiting = await lastOut(conv)
+    const { worker, clock } = inboxWorker(t.db)
+    await worker.runDue()
+    expect((await lastOut(conv)).status).toBe('pending')
+    expect(graph.sent()).toHaveLength(0)
+    // Parked: the job completed and left a follow-up for later (no attempt used up).
+    const jobs = await q<{ state: string; attempts: number }>(
+      `select state, attempts from jobs where name = 'inbox.send' and payload->>'messageId' = $1 order by created_at`,
+      [waiting.id],
+    )
+    expect(jobs.map((j) => j.state)).toEqual(['completed', 'queued'])
+
+    // Meta answers now: "Check again" connects, and the queued message goes out through Graph.
+    expect((await a.client.post(`/settings/channels/${id}/switch/check`)).status).toBe(303)
+    expect(await channel(id)).toMatchObject({ paused: false, status: 'open', switch_from: null })
+    const check = graph.calls.filter((c) => c.method === 'GET' && c.path === '/v21.0/106540352242922')
+    expect(check.length).toBe(2)
+    expect(check[1]!.token).toBe('EAAG-switch-token-0001')
+    clock.advance(1_000)
+    await worker.runDue()
+    const sent = await lastOut(conv)
+    expect(sent.status).toBe('sent')
+    expect(sent.provider_message_id).toStartWith('wamid.')
+    expect(graph.sent().at(-1)).toEqual({
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: '5511987651234',
+      type: 'text',
+      text: { preview_url: false, body: 'Durante a troca' },
+    })
+
+    // Meta's webhook for the contact's answer, signed with the NEW app secret: the same thread.
+    const payload = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: '102290129340398',
+          changes: [
+            {
+              value: {
+                messaging_product: 'whatsapp',
+                metadata: { display_phone_number: '5511987650000', phone_number_id: '106540352242922' },
+                contacts: [{ profile: { name: 'Marina Costa' }, wa_id: '5511987651234' }],
+                messages: [
+                  {
+                    from: '5511987651234',
+                    id: 'wamid.HBgLNTUxMTk4NzY1MTIzNBUCABIYFjNFQjBDMDI0',
+                    timestamp: String(Math.floor(Date.now() / 1000) + 2),
+                    text: { body: 'Depois da troca, pela API oficial' },
+                    type: 'text',
+                  },
+                ],
+              },
+              field: 'messages',
+            },
+          ],
+        },
+      ],
+    })
+    const signature = createHmac('sha256', 'switch-app-secret').update(payload).digest('hex')
+    const hook = await t.handle(
+      new Request(`${BASE}/webhooks/whatsapp/${id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` },
+        body: payload,
+      }),
+    )
+    expect(hook.status).toBe(200)
+    await createWorker({ db: t.db, jobs: [processInboundJob] }).runDue()
+    expect((await conversationsOf(id)).map((c) => c.id)).toEqual([conv])
+    const history = await q<{ direction: string; body: string }>(
+      'select direction, body from messages where conversation_id = $1 order by created_at, id',
+      [conv],
+    )
+    expect(history).toEqual([
+      { direction: 'in', body: 'Oi, antes da troca' },
+      { direction: 'out', body: 'Durante a troca' },
+      { direction: 'in', body: 'Depois da troca, pela API oficial' },
+    ])
+
+    const audit = await auditOf(id)
+    expect(audit.map((x) => x.action)).toEqual([
+      'whatsapp_channel.created',
+      'whatsapp_channel.provider_switched',
+      'whatsapp_channel.provider_switch_completed',
+    ])
+    expect(audit[1]).toMatchObject({
+      before: { provider: 'sandbox' },
+      after: { provider: 'cloud-api' },
+      actor_user_id: a.userId,
+    })
+    expect(audit[2]).toMatchObject({ actor_user_id: null, after: { provider: 'cloud-api', queued: 1 } })
+    expect(await switchEvents(id)).toEqual(['started sandbox→cloud-api', 'completed sandbox→cloud-api'])
+    // The audit page reads it in the admin's language.
+    expect(await a.client.page('/settings/audit')).toContain(
+      'trocou o provedor de um canal de WhatsApp de sandbox para cloud-api',
+    )
+    // The Cloud API page: the webhook to paste into Meta, and no switch in progress.
+    const after = await a.client.page(`/settings/channels/${id}`)
+    expect(after).toContain(`/webhooks/whatsapp/${id}`)
+    expect(after).toContain('data-state="idle"')
+  })
+
+  test('a refused check keeps the switch in progress with Meta’s reason; cancel puts the sandbox back and the queued message goes out through it', async () => {
+    const id = await sandboxChannel(a.client, 'Suporte')
+    const conv = await thread(id, '+5511987651299', 'Bom dia')
+    graph.badTokens.add('EAAG-revoked-token-0002')
+    expect(
+      (await a.client.post(`/settings/channels/${id}/switch`, cloudForm('EAAG-revoked-token-0002'))).status,
+    ).toBe(303)
+    const during = await channel(id)
+    expect(during).toMatchObject({ provider: 'cloud-api', paused: true, status: 'error' })
+    expect(during.status_detail).toBe(
+      'check_failed:Invalid OAuth access token - Cannot parse access token (190)',
+    )
+    const page = await a.client.page(`/settings/channels/${id}`)
+    expect(page).toContain('A Meta recusou as novas credenciais')
+    expect(page).toContain('data-testid="wa-switch-cancel"')
+    // Live: a page drawn before the switch reloads itself; one drawn during it gets the fresh card.
+    const stale = await a.client.get(`/settings/channels/${id}/switch?state=idle`, { 'hx-request': 'true' })
+    expect(stale.headers.get('hx-refresh')).toBe('true')
+    const live = await a.client.get(`/settings/channels/${id}/switch?state=switching`, {
+      'hx-request': 'true',
+    })
+    expect(live.headers.get('hx-refresh')).toBeNull()
+    expect(await live.text()).toContain('data-testid="wa-switch-failed"')
+    const note = await a.client.get(`/inbox/c/${conv}/channel-note`, { 'hx-request': 'true' })
+    expect(await note.text()).toContain('data-state="switching"')
+    // Disconnect, reconnect and a second switch would fight this one: 409.
+    for (const path of ['disconnect', 'reconnect', 'switch'])
+      expect(
+        (await a.client.post(`/settings/channels/${id}/${path}`, cloudForm('EAAG-other-token-0009'))).status,
+      ).toBe(409)
+    await a.client.post(`/inbox/c/${conv}/send`, { body: 'Mensagem na fila' })
+    const { worker, clock } = inboxWorker(t.db)
+    await worker.runDue()
+    expect((await lastOut(conv)).status).toBe('pending')
+
+    expect((await a.client.post(`/settings/channels/${id}/switch/cancel`)).status).toBe(303)
+    expect(await channel(id)).toMatchObject({
+      provider: 'sandbox',
+      paused: false,
+      status: 'open',
+      switch_from: null,
+      config: {},
+      secrets_enc: null,
+      phone_number: null,
+    })
+    clock.advance(1_000)
+    await worker.runDue()
+    const m = await lastOut(conv)
+    expect(m.status).toBe('sent')
+    expect(m.provider_message_id).toStartWith('sandbox.out.')
+    expect((await auditOf(id)).at(-1)).toMatchObject({
+      action: 'whatsapp_channel.provider_switch_cancelled',
+      before: { provider: 'cloud-api' },
+      after: { provider: 'sandbox' },
+    })
+    expect(await switchEvents(id)).toEqual(['started sandbox→cloud-api', 'cancelled sandbox→cloud-api'])
+    // Nothing left to cancel.
+    expect((await a.client.post(`/settings/channels/${id}/switch/cancel`)).status).toBe(409)
+  })
+})
+
+describe('switching to WhatsApp Web and back', () => {
+  test('the QR appears, linking the phone completes the switch, the queued message goes out with an id derived from ours; back to the sandbox the socket closes and its credentials go', async () => {
+    const id = await sandboxChannel(a.client, 'Celular')
+    const phone = '+5511987651277'
+    const conv = await thread(id, phone, 'Olá!')
+    const before = transports.length
+    expect(
+      (await a.client.post(`/settings/channels/${id}/switch`, { provider: 'baileys', confirm: '1' })).status,
+    ).toBe(303)
+    expect(transports.length).toBe(before + 1)
+    const tr = transports.at(-1)!
+    expect(await channel(id)).toMatchObject({ provider: 'baileys', paused: true, phone_number: null })
+    tr.emit('connection.update', { qr: '2@switch-qr,abc,def' })
+    await sup().settled()
+    const page = await a.client.page(`/settings/channels/${id}`)
+    expect(page).toContain('data-testid="wa-qr"')
+    expect(page).toContain('data-state="switching"')
+    expect(page).toContain('Conecte o celular abaixo para concluir a troca.')
+
+    await a.client.post(`/inbox/c/${conv}/send`, { body: 'Enviada durante o pareamento' })
+    const { worker, clock } = inboxWorker(t.db)
+    await worker.runDue()
+    const waiting = await lastOut(conv)
+    expect(waiting.status).toBe('pending')
+    expect(tr.sent).toHaveLength(0)
+
+    tr.emit('creds.update', {})
+    await sup().settled()
+    tr.user = { id: '5511987650000:7@s.whatsapp.net' }
+    tr.emit('connection.update', { connection: 'open' })
+    await sup().settled()
+    expect(await channel(id)).toMatchObject({
+      provider: 'baileys',
+      paused: false,
+      status: 'open',
+      switch_from: null,
+      phone_number: '+5511987650000',
+    })
+    clock.advance(1_000)
+    await worker.runDue()
+    const sent = await lastOut(conv)
+    expect(tr.sent).toEqual([
+      {
+        jid: '5511987651277@s.whatsapp.net',
+        content: { text: 'Enviada durante o pareamento' },
+        messageId: waMessageId(waiting.id),
+      },
+    ])
+    expect(sent).toMatchObject({ status: 'sent', provider_message_id: waMessageId(waiting.id) })
+    // WhatsApp's receipt carries that id: it matches our message.
+    tr.emit('messages.update', [
+      {
+        key: { remoteJid: '5511987651277@s.whatsapp.net', id: waMessageId(waiting.id), fromMe: true },
+        update: { status: 3 },
+      },
+    ])
+    // The socket hands the receipt to webhook_inbox in the background; its job applies it.
+    const inboundJobs = createWorker({ db: t.db, jobs: [processInboundJob] })
+    for (let i = 0; i < 300 && (await lastOut(conv)).status !== 'delivered'; i++) {
+      await inboundJobs.runDue()
+      await Bun.sleep(10)
+    }
+    expect((await lastOut(conv)).status).toBe('delivered')
+    const creds = await q('select 1 from whatsapp_auth_state where channel_id = $1', [id])
+    expect(creds.length).toBeGreaterThan(0)
+
+    // Back to the sandbox: connected at once; the WhatsApp Web socket closes and its credentials go.
+    expect(
+      (await a.client.post(`/settings/channels/${id}/switch`, { provider: 'sandbox', confirm: '1' })).status,
+    ).toBe(303)
+    expect(tr.ended).toBe(true)
+    expect(sup().isRunning(id)).toBe(false)
+    expect(await channel(id)).toMatchObject({
+      provider: 'sandbox',
+      paused: false,
+      status: 'open',
+      switch_from: null,
+    })
+    expect(await q('select 1 from whatsapp_auth_state where channel_id = $1', [id])).toEqual([])
+    expect((await conversationsOf(id)).map((c) => c.id)).toEqual([conv])
+  })
+})
+
+describe('cancelling a switch away from WhatsApp Web', () => {
+  test('the old socket closes during the switch but keeps its credentials; cancel reconnects it without a new QR', async () => {
+    const res = await a.client.post('/settings/channels', { name: 'Celular antigo', provider: 'baileys' })
+    const id = idFrom(res)
+    const old = transports.at(-1)!
+    old.emit('creds.update', {})
+    old.user = { id: '5511987650011:2@s.whatsapp.net' }
+    old.emit('connection.update', { connection: 'open' })
+    await sup().settled()
+    const creds = async () =>
+      (await q('select 1 from whatsapp_auth_state where channel_id = $1', [id])).length
+    const kept = await creds()
+    expect(kept).toBeGreaterThan(0)
+    graph.badTokens.add('EAAG-revoked-token-0005')
+    expect(
+      (await a.client.post(`/settings/channels/${id}/switch`, cloudForm('EAAG-revoked-token-0005'))).status,
+    ).toBe(303)
+    expect(old.ended).toBe(true)
+    expect(sup().isRunning(id)).toBe(false)
+    expect(await channel(id)).toMatchObject({ provider: 'cloud-api', status: 'error' })
+    expect(await creds()).toBe(kept)
+    const count = transports.length
+    expect((await a.client.post(`/settings/channels/${id}/switch/cancel`)).status).toBe(303)
+    expect(transports.length).toBe(count + 1)
+    expect(sup().isRunning(id)).toBe(true)
+    expect(await channel(id)).toMatchObject({
+      provider: 'baileys',
+      paused: false,
+      switch_from: null,
+      phone_number: '+5511987650011',
+      secrets_enc: null,
+    })
+    expect(await creds()).toBe(kept)
+    await sup().stop(id)
+  })
+})
+
+describe('refusals', () => {
+  test('bad input is a 422 that keeps what was typed (never the secrets) and changes nothing', async () => {
+    const id = await sandboxChannel(a.client, 'Validação')
+    const res = await a.client.post(`/settings/channels/${id}/switch`, {
+      provider: 'cloud-api',
+      phoneNumber: 'abc',
+      phoneNumberId: 'not-digits',
+      wabaId: '',
+      accessToken: 'EAAG-typed-secret-0003',
+      appSecret: 'short',
+      verifyToken: '',
+      confirm: '',
+    })
+    expect(res.status).toBe(422)
+    const html = await res.text()
+    for (const f of ['phoneNumber', 'phoneNumberId', 'wabaId', 'appSecret', 'confirm'])
+      expect(html).toContain(`id="f-${f}-err"`)
+    expect(html).toContain('Confirme que os envios ficam pausados durante a troca.')
+    expect(html).toContain('value="not-digits"')
+    expect(html).not.toContain('EAAG-typed-secret-0003')
+    expect(await channel(id)).toMatchObject({ provider: 'sandbox', paused: false, switch_from: null })
+    const same = await a.client.post(`/settings/channels/${id}/switch`, { provider: 'sandbox', confirm: '1' })
+    expect(same.status).toBe(422)
+    expect(await same.text()).toContain('O canal já usa este provedor.')
+    expect((await auditOf(id)).map((x) => x.action)).toEqual(['whatsapp_channel.created'])
+  })
+
+  test('members cannot switch a channel', async () => {
+    const m = await signUpClient(t, { orgName: 'Equipe' })
+    const id = await sandboxChannel(m.client, 'Deles')
+    await q(`update organization_members set role = 'member' where user_id = $1`, [m.userId])
+    expect(
+      (await m.client.post(`/settings/channels/${id}/switch`, { provider: 'baileys', confirm: '1' })).status,
+    ).toBe(403)
+    expect((await channel(id)).provider).toBe('sandbox')
+  })
+
+  test('another organization gets 404 on every switch route of the channel and changes nothing, also as the app role in SQL', async () => {
+    const id = await sandboxChannel(a.client, 'Só de A')
+    const gets = [`/settings/channels/${id}/switch`, `/settings/channels/${id}/templates`]
+    for (const path of gets) expect((await b.client.get(path, { 'hx-request': 'true' })).status).toBe(404)
+    for (const path of ['switch', 'switch/check', 'switch/cancel', 'templates/sync'])
+      expect(
+        (await b.client.post(`/settings/channels/${id}/${path}`, cloudForm('EAAG-intruder-token-0004')))
+          .status,
+      ).toBe(404)
+    expect(await channel(id)).toMatchObject({ provider: 'sandbox', paused: false, switch_from: null })
+    const changed = await withOrg(t.db, { orgId: b.orgId, userId: b.userId }, async (tx) =>
+      rowsOf(
+        await tx.execute(
+          sql`update whatsapp_channels set provider = 'baileys', paused = true, switch_from = '{}'::jsonb
+            where id = ${id}::uuid returning id`,
+        ),
+      ),
+    )
+    expect(changed).toEqual([])
+    expect(await channel(id)).toMatchObject({ provider: 'sandbox', paused: false, switch_from: null })
+    expect(graph.calls.some((c) => c.token === 'EAAG-intruder-token-0004')).toBe(false)
+  })
+})
