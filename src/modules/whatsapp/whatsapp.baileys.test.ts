@@ -31,6 +31,7 @@ import {
   type WaTransport,
   waMediaMessage,
 } from './whatsapp.baileys'
+import { createSocketLease } from './whatsapp.baileys-lease'
 import { createChannel } from './whatsapp.channels'
 import { processInboundJob } from './whatsapp.inbound'
 import { deliverTo } from './whatsapp.runtime'
@@ -372,6 +373,73 @@ describe('closes, by DisconnectReason', () => {
     expect(sup.sockets).toBe(1)
     await sup.stop(ref.channelId)
     expect(sup.sockets).toBe(0)
+  })
+})
+
+describe('two instances, one socket (the lease)', () => {
+  const pending = (ms: number) => timers.filter((x) => !x.cleared && x.ms === ms)
+  const holderOf = async (id: string) =>
+    (
+      await db.raw.query<{ socket_owner: string | null }>(
+        'select socket_owner from whatsapp_channels where id = $1',
+        [id],
+      )
+    )[0]!.socket_owner
+
+  test('only the lease holder opens a socket; the other waits, writes nothing, and takes over once it is let go', async () => {
+    const ref = await newChannel()
+    const a = supervisor({ lease: createSocketLease(db, { owner: 'instance-a', ttlMs: 30_000 }) })
+    const b = supervisor({ lease: createSocketLease(db, { owner: 'instance-b', ttlMs: 30_000 }) })
+    try {
+      await a.start(ref)
+      last().emit('connection.update', { connection: 'open' })
+      await a.settled()
+      await b.start(ref)
+      await b.settled()
+      expect(transports).toHaveLength(1)
+      expect([a.sockets, b.sockets]).toEqual([1, 0])
+      expect(await holderOf(ref.channelId)).toBe('instance-a')
+      expect((await row(ref.channelId)).status).toBe('open') // b wrote no 'connecting' over it
+      // b looks again when a lease could have lapsed; a still renews it, so b keeps waiting.
+      const heartbeat = pending(10_000).at(-1)!
+      heartbeat.fn()
+      await a.settled()
+      pending(30_000).at(-1)!.fn()
+      await b.settled()
+      expect(transports).toHaveLength(1)
+      // a stops (shutdown, or an admin moved the channel): the lease is released at once.
+      await a.stop(ref.channelId)
+      expect(await holderOf(ref.channelId)).toBeNull()
+      pending(30_000).at(-1)!.fn()
+      await b.settled()
+      expect(transports).toHaveLength(2)
+      expect([a.sockets, b.sockets]).toEqual([0, 1])
+      expect(await holderOf(ref.channelId)).toBe('instance-b')
+    } finally {
+      await a.stopAll()
+      await b.stopAll()
+    }
+  })
+
+  test('a holder that lost its lease (it stalled past the lapse and another took it) closes its socket', async () => {
+    const ref = await newChannel()
+    const a = supervisor({ lease: createSocketLease(db, { owner: 'instance-a', ttlMs: 30_000 }) })
+    try {
+      await a.start(ref)
+      expect(a.sockets).toBe(1)
+      await db.raw.query(
+        "update whatsapp_channels set socket_owner = 'instance-z', socket_lease_until = now() + interval '1 minute' where id = $1",
+        [ref.channelId],
+      )
+      pending(10_000).at(-1)!.fn()
+      await a.settled()
+      expect(a.sockets).toBe(0)
+      expect(last().ended).toBe(true)
+      expect(a.isRunning(ref.channelId)).toBe(true) // waiting to take it back when it lapses
+      expect(pending(30_000)).toHaveLength(1)
+    } finally {
+      await a.stopAll()
+    }
   })
 })
 

@@ -44,6 +44,7 @@ import { withOrg } from '../../platform/db/tenancy'
 import { type Logger, silentLogger } from '../../platform/log/logger'
 import { toE164 } from '../../shared/phone'
 import { type ChannelRef, clearAuthState, loadBaileys, usePostgresAuthState } from './whatsapp.baileys-auth'
+import type { SocketLease } from './whatsapp.baileys-lease'
 import { channelsToResume, type StatusPatch, setChannelStatus } from './whatsapp.channels'
 import type { ProviderDeps, WhatsAppProvider } from './whatsapp.provider'
 import {
@@ -390,6 +391,12 @@ export interface SupervisorOptions {
   clearTimer?: (handle: unknown) => void
   /** How long `requestPairingCode` waits for the socket to be ready for pairing. */
   pairingWaitMs?: number
+  /**
+   * The cross-instance socket lease (whatsapp.baileys-lease.ts): with it, a socket opens only while
+   * this process holds the channel's lease, renewed every ttl/3; without it (tests of one
+   * supervisor) the process assumes it is alone.
+   */
+  lease?: SocketLease
 }
 
 interface Entry {
@@ -410,6 +417,8 @@ interface Entry {
   lastSendAt: number
   /** Resolved at the first QR of the current socket (pairing code requests wait for it). */
   qrSeen: { promise: Promise<void>; resolve: () => void }
+  /** The lease heartbeat (or the wait for another instance's lease to lapse). */
+  leaseTimer: unknown
 }
 
 export interface BaileysSupervisor {
@@ -506,9 +515,60 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     return true
   }
 
+  /**
+   * Another instance holds the channel's socket (its lease is live): leave the channel to it, write
+   * nothing, and look again once that lease could have lapsed (its holder died or let go).
+   */
+  function waitForLease(e: Entry, lease: SocketLease) {
+    const gen = e.gen
+    log.info('whatsapp.baileys.lease_held_elsewhere', { channelId: e.ref.channelId })
+    e.leaseTimer = setTimer(() => {
+      e.leaseTimer = null
+      if (!e.stopped && gen === e.gen) void track(connect(e).catch((err) => failed(e, err)))
+    }, lease.ttlMs)
+  }
+
+  /** Renews the lease while the socket of generation `gen` lives; a lost lease closes the socket. */
+  function heartbeat(e: Entry, lease: SocketLease, gen: number) {
+    e.leaseTimer = setTimer(
+      () => {
+        e.leaseTimer = null
+        if (e.stopped || gen !== e.gen) return
+        void track(
+          lease
+            .renew(e.ref)
+            .then((held) => {
+              if (e.stopped || gen !== e.gen) return
+              if (held) return heartbeat(e, lease, gen)
+              // Lapsed and taken (this process stalled longer than the lease): the other instance
+              // now holds the socket, so this one closes its own rather than fight over the number.
+              log.warn('whatsapp.baileys.lease_lost', { channelId: e.ref.channelId })
+              e.gen++
+              closeSocket(e)
+              waitForLease(e, lease)
+            })
+            .catch((err) => {
+              // The database is unreachable: keep the socket and try again on the next beat.
+              log.error('whatsapp.baileys.lease_renew_failed', { channelId: e.ref.channelId, err })
+              if (!e.stopped && gen === e.gen) heartbeat(e, lease, gen)
+            }),
+        )
+      },
+      Math.max(50, Math.floor(lease.ttlMs / 3)),
+    )
+  }
+
   async function connect(e: Entry) {
-    if (e.stopped || !allowConnect(e)) return
+    if (e.stopped) return
+    if (opts.lease) {
+      if (e.leaseTimer) clearTimer(e.leaseTimer)
+      e.leaseTimer = null
+      if (!(await opts.lease.acquire(e.ref))) return waitForLease(e, opts.lease)
+      if (e.stopped) return opts.lease.release(e.ref)
+    }
+    if (!allowConnect(e)) return
     const gen = ++e.gen
+    if (opts.lease) heartbeat(e, opts.lease, gen)
     e.qrSeen = deferred()
     await write(e, { status: 'connecting' })
     const auth = await usePostgresAuthState(opts.db, e.ref, opts.secretKey)
@@ -570,12 +630,14 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     log.error('whatsapp.baileys.connect_failed', { channelId: e.ref.channelId, err })
     e.stopped = true
     if (entries.get(e.ref.channelId) === e) entries.delete(e.ref.channelId)
+    if (e.leaseTimer) clearTimer(e.leaseTimer)
     closeSocket(e)
     await write(
       e,
       { status: 'error', detail: 'start_failed', pairingQr: null, pairingCode: null },
       { alert: true },
     )
+    await releaseLease(e)
     if (rethrow) throw err
   }
 
@@ -606,6 +668,8 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     ) {
       e.stopped = true
       entries.delete(id)
+      if (e.leaseTimer) clearTimer(e.leaseTimer)
+      void track(releaseLease(e))
       const replaced = code === DISCONNECT.connectionReplaced
       log.error('whatsapp.baileys.stopped', { channelId: id, code })
       await write(
@@ -655,6 +719,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       sends: Promise.resolve(),
       lastSendAt: 0,
       qrSeen: deferred(),
+      leaseTimer: null,
     }
     entries.set(ref.channelId, e)
     const p = connect(e)
@@ -672,9 +737,20 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     e.gen++
     entries.delete(channelId)
     if (e.timer) clearTimer(e.timer)
+    if (e.leaseTimer) clearTimer(e.leaseTimer)
+    e.leaseTimer = null
     if (o.logout && e.transport) await e.transport.logout().catch(() => {})
     closeSocket(e)
     await e.writes
+    await releaseLease(e)
+  }
+
+  /** Lets another instance take the channel at once (instead of after the lease lapses). */
+  async function releaseLease(e: Entry) {
+    if (!opts.lease) return
+    await opts.lease
+      .release(e.ref)
+      .catch((err) => log.error('whatsapp.baileys.lease_release_failed', { channelId: e.ref.channelId, err }))
   }
 
   async function send(ref: ChannelRef, req: SendRequest): Promise<SendResult> {

@@ -4,12 +4,14 @@
  * createApp configures it from its deps; src/server.ts attaches the real supervisor and resumes the
  * channels that were connected; tests attach a supervisor with a fake transport.
  */
+import { hostname } from 'node:os'
 import type { Config } from '../../config/config'
 import type { Db } from '../../platform/db/client'
 import { withOrg } from '../../platform/db/tenancy'
 import { type Logger, silentLogger } from '../../platform/log/logger'
 import { type BaileysSupervisor, createBaileysSupervisor, type TransportFactory } from './whatsapp.baileys'
 import type { ChannelRef } from './whatsapp.baileys-auth'
+import { createSocketLease } from './whatsapp.baileys-lease'
 import { channelInfo, channelSecrets, getChannel } from './whatsapp.channels'
 import { storeInboundBatch } from './whatsapp.inbound'
 import { createProvider, type WhatsAppProvider } from './whatsapp.provider'
@@ -70,6 +72,10 @@ export function configureWhatsApp(
         transport: o.transport,
         deliver: deliverTo(db),
         log,
+        // One socket per channel across every instance on this database.
+        lease: createSocketLease(db, {
+          owner: `${hostname()}:${process.pid}:${Bun.randomUUIDv7().slice(-8)}`,
+        }),
       }),
     sandboxClock: o.sandboxClock ?? existing?.sandboxClock,
   }

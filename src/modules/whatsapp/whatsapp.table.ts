@@ -54,6 +54,9 @@ export const whatsappChannels = pgTable(
     switchFrom: jsonb('switch_from').$type<SwitchFrom | null>(),
     templatesSyncedAt: ts('templates_synced_at'),
     templatesError: text('templates_error'),
+    /** Which process holds the Baileys socket, until when (whatsapp.baileys-lease.ts, migrations/0017). */
+    socketOwner: text('socket_owner'),
+    socketLeaseUntil: ts('socket_lease_until'),
     createdBy: uuid('created_by'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

@@ -1,0 +1,116 @@
+/**
+ * The Baileys socket lease: two processes (two lease holders on one database) never both hold a
+ * channel; a lapsed lease is taken over; a holder that lost it learns so on its next renewal; and
+ * another organization's process cannot take a channel it cannot see (RLS).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createTestDb } from '../../../test/db'
+import type { Db } from '../../platform/db/client'
+import { withOrg } from '../../platform/db/tenancy'
+import { signUp } from '../auth/auth.usecases'
+import type { Actor } from '../orgs/orgs.usecases'
+import type { ChannelRef } from './whatsapp.baileys-auth'
+import { createSocketLease } from './whatsapp.baileys-lease'
+import { createChannel } from './whatsapp.channels'
+
+const SECRET = 'test-secret-key-test-secret-key-0123'
+let db: Db
+let a: Actor
+let b: Actor
+
+async function org(name: string): Promise<Actor> {
+  const { user, org } = await signUp(db, {
+    name,
+    email: `${name.toLowerCase().replace(/\W/g, '')}.${Date.now()}@example.com`,
+    password: 'correct horse battery',
+    orgName: name,
+    locale: 'pt-BR',
+  })
+  return { orgId: org.id, userId: user.id, role: 'owner', ip: null }
+}
+
+async function channel(actor: Actor): Promise<ChannelRef> {
+  const c = await withOrg(db, actor.orgId, (tx) =>
+    createChannel(
+      tx,
+      actor,
+      {
+        name: 'Celular',
+        provider: 'baileys',
+        phoneNumber: '',
+        phoneNumberId: '',
+        wabaId: '',
+        accessToken: '',
+        appSecret: '',
+        verifyToken: '',
+      },
+      SECRET,
+    ),
+  )
+  return { orgId: actor.orgId, channelId: c.id }
+}
+
+const holder = async (id: string) =>
+  (
+    await db.raw.query<{ socket_owner: string | null }>(
+      'select socket_owner from whatsapp_channels where id = $1',
+      [id],
+    )
+  )[0]!.socket_owner
+
+beforeAll(async () => {
+  db = await createTestDb()
+  a = await org('Lease A')
+  b = await org('Lease B')
+})
+afterAll(() => db?.close())
+
+describe('Baileys socket lease', () => {
+  test('one holder at a time; a lapsed lease is taken over and the old holder learns it on renewal', async () => {
+    const ref = await channel(a)
+    const one = createSocketLease(db, { owner: 'host-1:100', ttlMs: 400 })
+    const two = createSocketLease(db, { owner: 'host-2:200', ttlMs: 400 })
+    expect(await one.acquire(ref)).toBe(true)
+    expect(await one.acquire(ref)).toBe(true) // re-entrant for its holder
+    expect(await two.acquire(ref)).toBe(false)
+    expect(await one.renew(ref)).toBe(true)
+    expect(await two.renew(ref)).toBe(false)
+    expect(await holder(ref.channelId)).toBe('host-1:100')
+    // The holder stops renewing (it died): once the lease lapses the other takes the channel.
+    await Bun.sleep(600)
+    expect(await two.acquire(ref)).toBe(true)
+    expect(await holder(ref.channelId)).toBe('host-2:200')
+    expect(await one.renew(ref)).toBe(false)
+    // Releasing what another holds changes nothing; the holder's release frees it at once.
+    await one.release(ref)
+    expect(await holder(ref.channelId)).toBe('host-2:200')
+    await two.release(ref)
+    expect(await holder(ref.channelId)).toBeNull()
+    expect(await one.acquire(ref)).toBe(true)
+  })
+
+  test('concurrent acquisitions: exactly one wins', async () => {
+    const ref = await channel(a)
+    const leases = Array.from({ length: 8 }, (_, i) =>
+      createSocketLease(db, { owner: `host-${i}`, ttlMs: 30_000 }),
+    )
+    const won = await Promise.all(leases.map((l) => l.acquire(ref)))
+    expect(won.filter(Boolean).length).toBe(1)
+    expect(await holder(ref.channelId)).toBe(`host-${won.indexOf(true)}`)
+  })
+
+  test("another organization's reference cannot take or free the channel (RLS)", async () => {
+    const ref = await channel(a)
+    const mine = createSocketLease(db, { owner: 'host-a', ttlMs: 30_000 })
+    expect(await mine.acquire(ref)).toBe(true)
+    const intruder = createSocketLease(db, { owner: 'host-a', ttlMs: 30_000 })
+    const crossed = { orgId: b.orgId, channelId: ref.channelId }
+    expect(await intruder.renew(crossed)).toBe(false)
+    await intruder.release(crossed)
+    expect(await holder(ref.channelId)).toBe('host-a')
+    // Even with the lease free, B's process cannot acquire A's channel.
+    await mine.release(ref)
+    expect(await intruder.acquire(crossed)).toBe(false)
+    expect(await holder(ref.channelId)).toBeNull()
+  })
+})
