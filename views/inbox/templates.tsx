@@ -125,19 +125,7 @@ function TemplatePicker(p: {
               data-body={x.body}
             >
               <legend class="tpl-legend">
-                <span class="wa-mono" safe>
-                  {x.name}
-                </span>
-                <span class="badge" safe>
-                  {x.language}
-                </span>
-                {x.category ? (
-                  <span class="subtle" safe>
-                    {x.category.toLowerCase()}
-                  </span>
-                ) : (
-                  ''
-                )}
+                <TemplateTitle name={x.name} language={x.language} category={x.category} />
               </legend>
               <div class="tpl-preview" data-testid="tpl-preview">
                 <span class="tpl-preview-label subtle" safe>
@@ -294,5 +282,31 @@ export function BulkWarning({ ui, warning }: { ui: Ui; warning?: BulkWarningProp
         {t('inbox.bulk.confirm')}
       </button>
     </div>
+  )
+}
+
+/** A template's name, language badge and category (composer picker and channel page). */
+export function TemplateTitle(p: {
+  name: string
+  language: string
+  category: string | null
+  nameClass?: string
+}) {
+  return (
+    <>
+      <span class={p.nameClass ?? 'wa-mono'} safe>
+        {p.name}
+      </span>
+      <span class="badge" safe>
+        {p.language}
+      </span>
+      {p.category ? (
+        <span class="subtle wa-tpl-cat" safe>
+          {p.category.toLowerCase()}
+        </span>
+      ) : (
+        ''
+      )}
+    </>
   )
 }

@@ -5,6 +5,7 @@
  * switch (form, then the switch in progress with check / cancel), reconnect / disconnect / delete.
  * Pure views.
  */
+
 import type {
   ChannelStatus,
   WhatsAppChannel,
@@ -16,6 +17,7 @@ import { assetUrl } from '../../src/platform/http/assets'
 import type { MessageKey } from '../../src/shared/i18n'
 import { formatPhone } from '../../src/shared/phone'
 import { CopyField, Field, FieldError, FormAlert, type FormState } from '../components/form'
+import { TemplateTitle } from '../inbox/templates'
 import { SettingsLayout } from '../orgs/settings-pages'
 import { ago } from '../pipeline/format'
 import type { Ui } from '../ui'
@@ -170,23 +172,14 @@ function NewChannelForm({ ui, form }: { ui: Ui; form: FormState }) {
         required
         maxlength={80}
       />
-      <fieldset class="wa-providers" aria-describedby={providerErr ? 'f-provider-err' : undefined}>
-        <legend safe>{t('whatsapp.field.provider')}</legend>
-        {WHATSAPP_PROVIDER_NAMES.map((p) => (
-          <label class="wa-provider">
-            <input type="radio" name="provider" value={p} checked={p === chosen} x-model="provider" />
-            <span class="wa-provider-text">
-              <span class="wa-provider-name" safe>
-                {providerLabel(ui, p)}
-              </span>
-              <span class="subtle" safe>
-                {t(`whatsapp.provider_hint.${p}` as MessageKey)}
-              </span>
-            </span>
-          </label>
-        ))}
-        {providerErr ? <FieldError id="f-provider-err" text={t(providerErr)} /> : ''}
-      </fieldset>
+      <ProviderChoice
+        ui={ui}
+        legend={t('whatsapp.field.provider')}
+        providers={WHATSAPP_PROVIDER_NAMES}
+        chosen={chosen}
+        errorId="f-provider-err"
+        error={providerErr}
+      />
       <CloudApiFields ui={ui} form={form} />
       <div class="form-actions">
         <button class="btn btn-primary" type="submit" safe>
@@ -470,26 +463,14 @@ export function SwitchPanel({ ui, channel: c, form }: { ui: Ui; channel: WhatsAp
             data-testid="wa-switch-form"
           >
             <FormAlert form={form} t={t} />
-            <fieldset
-              class="wa-providers"
-              aria-describedby={providerErr ? 'f-switch-provider-err' : undefined}
-            >
-              <legend safe>{t('whatsapp.switch.new_provider')}</legend>
-              {others.map((p) => (
-                <label class="wa-provider">
-                  <input type="radio" name="provider" value={p} checked={p === chosen} x-model="provider" />
-                  <span class="wa-provider-text">
-                    <span class="wa-provider-name" safe>
-                      {providerLabel(ui, p)}
-                    </span>
-                    <span class="subtle" safe>
-                      {t(`whatsapp.provider_hint.${p}` as MessageKey)}
-                    </span>
-                  </span>
-                </label>
-              ))}
-              {providerErr ? <FieldError id="f-switch-provider-err" text={t(providerErr)} /> : ''}
-            </fieldset>
+            <ProviderChoice
+              ui={ui}
+              legend={t('whatsapp.switch.new_provider')}
+              providers={others}
+              chosen={chosen}
+              errorId="f-switch-provider-err"
+              error={providerErr}
+            />
             <CloudApiFields ui={ui} form={form} />
             <div class="field">
               <label class="check wa-confirm">
@@ -659,19 +640,12 @@ export function TemplatesPanel({
               return (
                 <li class="wa-tpl" data-testid="wa-template">
                   <div class="wa-tpl-head">
-                    <span class="wa-tpl-name wa-mono" safe>
-                      {x.name}
-                    </span>
-                    <span class="badge" safe>
-                      {x.language}
-                    </span>
-                    {x.category ? (
-                      <span class="subtle wa-tpl-cat" safe>
-                        {x.category.toLowerCase()}
-                      </span>
-                    ) : (
-                      ''
-                    )}
+                    <TemplateTitle
+                      name={x.name}
+                      language={x.language}
+                      category={x.category}
+                      nameClass="wa-tpl-name wa-mono"
+                    />
                     <span class={`wa-status ${st?.tone ?? 'wa-idle'}`} data-status={x.status}>
                       <span safe>{st ? t(st.key) : x.status}</span>
                     </span>
@@ -830,5 +804,37 @@ function WaGlyph() {
       <path d="M3 21l1.65-3.8a9 9 0 1 1 3.4 2.9L3 21" />
       <path d="M9 10a.5.5 0 0 0 1 0V9a.5.5 0 0 0-1 0v1a5 5 0 0 0 5 5h1a.5.5 0 0 0 0-1h-1a.5.5 0 0 0 0 1" />
     </svg>
+  )
+}
+
+/** The provider radio cards (create and switch forms); Alpine's `provider` follows the choice. */
+function ProviderChoice(p: {
+  ui: Ui
+  legend: string
+  providers: readonly WhatsAppProviderName[]
+  chosen: string
+  errorId: string
+  error: MessageKey | undefined
+}) {
+  const { ui } = p
+  const { t } = ui
+  return (
+    <fieldset class="wa-providers" aria-describedby={p.error ? p.errorId : undefined}>
+      <legend safe>{p.legend}</legend>
+      {p.providers.map((name) => (
+        <label class="wa-provider">
+          <input type="radio" name="provider" value={name} checked={name === p.chosen} x-model="provider" />
+          <span class="wa-provider-text">
+            <span class="wa-provider-name" safe>
+              {providerLabel(ui, name)}
+            </span>
+            <span class="subtle" safe>
+              {t(`whatsapp.provider_hint.${name}` as MessageKey)}
+            </span>
+          </span>
+        </label>
+      ))}
+      {p.error ? <FieldError id={p.errorId} text={t(p.error)} /> : ''}
+    </fieldset>
   )
 }
