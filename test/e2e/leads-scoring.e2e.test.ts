@@ -141,7 +141,11 @@ describe('scoring in the browser', () => {
 
   test('a rep marks themself away from the profile page and back, by keyboard; the card fits a phone', async () => {
     const page = await e2e.newPage()
-    await signUpViaForm(base, page, { name: 'Paula Rep', email: uniqueEmail('paula'), org: 'Imobiliária Lua' })
+    await signUpViaForm(base, page, {
+      name: 'Paula Rep',
+      email: uniqueEmail('paula'),
+      org: 'Imobiliária Lua',
+    })
     await page.goto(`${base}/settings/profile`)
     await settled(page)
     const card = page.locator('[data-testid=availability]')
