@@ -50,13 +50,19 @@ const CTX = {
 } as const
 
 // Runtime: the job needs the Graph URL and SECRET_KEY. createApp (captureRoutes) sets them from the
-// configuration; the worker runs in the same process.
-let runtime: { graphUrl: string; secretKey: string; fetch: typeof fetch } | null = null
+// configuration, per database (the job finds them by `ctx.db`); the worker runs in the same process.
+interface FacebookRuntime {
+  graphUrl: string
+  secretKey: string
+  fetch: typeof fetch
+}
+const runtimes = new WeakMap<Db, FacebookRuntime>()
 export function configureFacebookCapture(
+  db: Db,
   config: Pick<Config, 'facebookGraphUrl' | 'secretKey'>,
   fetcher = fetch,
 ) {
-  runtime = { graphUrl: config.facebookGraphUrl, secretKey: config.secretKey, fetch: fetcher }
+  runtimes.set(db, { graphUrl: config.facebookGraphUrl, secretKey: config.secretKey, fetch: fetcher })
 }
 
 // Admin ------------------------------------------------------------------------------------------
@@ -338,8 +344,9 @@ export const facebookLeadJob = defineOrgJob<{ submissionId: string }>({
   maxAttempts: 8,
   backoff: { baseMs: 5_000, maxMs: 30 * 60_000 },
   async run(ctx) {
-    if (!runtime) throw new Error('facebook capture is not configured (createApp was not called)')
-    const rt = runtime
+    const rt = runtimes.get(ctx.db)
+    if (!rt)
+      throw new Error('facebook capture is not configured for this database (createApp was not called)')
     const box = secretBox(rt.secretKey)
     const work = await ctx.tx(async (tx) => {
       const [s] = await tx

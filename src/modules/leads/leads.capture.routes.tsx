@@ -80,7 +80,7 @@ const ADMINS = ['owner', 'admin'] as const
 
 export function captureRoutes(deps: AppDeps) {
   const { db, config, log } = deps
-  configureFacebookCapture(config)
+  configureFacebookCapture(db, config)
   const scope = (r: OrgCtx) => ({ orgId: r.org.orgId, userId: r.auth.user.id })
   const admin = (request: Request) => requireOrg(deps, request, [...ADMINS])
   const endpointOf = (token: string) => new URL(`/capture/${token}`, config.baseUrl).toString()

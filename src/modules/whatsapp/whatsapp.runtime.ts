@@ -31,7 +31,6 @@ export interface WhatsAppRuntime {
 
 const runtimes = new WeakMap<Db, WhatsAppRuntime>()
 /** The runtime configured last: background jobs (which get no Db handle) reach providers through it. */
-let latest: WhatsAppRuntime | null = null
 
 /** Stores a socket provider's batch for the channel (webhook_inbox + processing job). */
 export const deliverTo = (db: Db) => (ref: ChannelRef, batch: InboundBatch) =>
@@ -52,10 +51,7 @@ export function configureWhatsApp(
   },
 ): WhatsAppRuntime {
   const existing = runtimes.get(db)
-  if (existing && !o.supervisor && !o.transport && !o.fetch && !o.sandboxClock) {
-    latest = existing
-    return existing
-  }
+  if (existing && !o.supervisor && !o.transport && !o.fetch && !o.sandboxClock) return existing
   const log = o.log ?? existing?.log ?? silentLogger
   const rt: WhatsAppRuntime = {
     db,
@@ -80,14 +76,7 @@ export function configureWhatsApp(
     sandboxClock: o.sandboxClock ?? existing?.sandboxClock,
   }
   runtimes.set(db, rt)
-  latest = rt
   return rt
-}
-
-/** For job handlers: this process's runtime (createApp configures it before the worker needs it). */
-export function activeWhatsAppRuntime(): WhatsAppRuntime {
-  if (!latest) throw new Error('WhatsApp is not configured in this process yet (createApp configures it)')
-  return latest
 }
 
 export function whatsappRuntime(db: Db): WhatsAppRuntime {

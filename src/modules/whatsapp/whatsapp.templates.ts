@@ -22,7 +22,7 @@ import { defineOrgJob, defineSystemJob } from '../../platform/jobs/jobs.define'
 import { enqueue, enqueueForOrg } from '../../platform/jobs/jobs.queue'
 import type { Schedule } from '../../platform/jobs/jobs.worker'
 import './whatsapp.events'
-import { activeWhatsAppRuntime, providerFor } from './whatsapp.runtime'
+import { providerFor, whatsappRuntime } from './whatsapp.runtime'
 import { whatsappChannels, whatsappTemplates } from './whatsapp.table'
 import { type MessageTemplate, SendError, type TemplateComponent } from './whatsapp.types'
 
@@ -152,7 +152,7 @@ export const syncTemplatesJob = defineOrgJob<{ channelId: string }>({
     )
     // Deleted, or switched to a provider without templates meanwhile: nothing to sync.
     if (c?.provider !== 'cloud-api') return
-    const provider = providerFor(activeWhatsAppRuntime(), c)
+    const provider = providerFor(whatsappRuntime(ctx.db), c)
     if (!provider.listTemplates) return
     let list: MessageTemplate[]
     try {

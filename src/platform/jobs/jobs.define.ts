@@ -8,6 +8,7 @@
  * (withOrg for organization jobs, withSystem for system jobs) each time it is called, so a handler
  * reads in one, calls the provider, and records the result in another.
  */
+import type { Db } from '../db/client'
 import type { OrgTx, SystemTx } from '../db/tenancy'
 import type { BackoffOptions } from './jobs.backoff'
 import type { Clock } from './jobs.clock'
@@ -25,6 +26,11 @@ export interface JobInfo {
 interface BaseContext<P> {
   payload: P
   job: JobInfo
+  /**
+   * The database the job came from: for handlers that need this database's process services (a
+   * provider runtime keyed by it), never for queries (use `tx`, which applies the tenancy rules).
+   */
+  db: Db
   /** Aborted when the worker shuts down or loses the job's lease: stop early if you can. */
   signal: AbortSignal
   clock: Clock

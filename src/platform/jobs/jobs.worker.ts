@@ -244,7 +244,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       try {
         const def = defs.get(job.name)
         if (!def) throw new Error(`no handler for job "${job.name}"`)
-        const base = { payload: job.payload, job: stripToken(job), signal: controller.signal, clock }
+        const base = { payload: job.payload, job: stripToken(job), signal: controller.signal, clock, db }
         if (def.kind === 'org') {
           const orgId = job.organizationId
           if (!orgId) throw new PermanentJobError(`organization job "${job.name}" has no organization_id`)
