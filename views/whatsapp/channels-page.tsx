@@ -595,15 +595,19 @@ export function TemplatesPanel({
   templates: WhatsAppTemplate[]
 }) {
   const { t } = ui
+  // A sync was asked for and has neither stored the list nor failed yet: poll until it has (the
+  // live event alone can land while the page is being swapped, and be missed).
+  const syncing = c.provider === 'cloud-api' && !c.templatesSyncedAt && !c.templatesError
   return (
     <section
       class="card wa-templates"
       id="wa-templates"
       aria-labelledby="wa-templates-title"
       hx-get={`/settings/channels/${c.id}/templates`}
-      hx-trigger={`rt:whatsapp.templates.synced[detail.data.channelId=='${c.id}'] from:body`}
+      hx-trigger={`rt:whatsapp.templates.synced[detail.data.channelId=='${c.id}'] from:body${syncing ? ', every 2s' : ''}`}
       hx-swap="outerHTML"
       data-testid="wa-templates"
+      data-syncing={syncing ? 'true' : undefined}
     >
       <div class="card-head">
         <div>
@@ -624,7 +628,9 @@ export function TemplatesPanel({
         <p class="subtle" safe>
           {c.templatesSyncedAt
             ? t('inbox.templates.synced_at', { when: ago(c.templatesSyncedAt, ui.locale) })
-            : t('inbox.templates.never')}
+            : syncing
+              ? t('inbox.templates.syncing')
+              : t('inbox.templates.never')}
         </p>
         {c.templatesError ? (
           <div class="alert alert-error" role="alert" safe>

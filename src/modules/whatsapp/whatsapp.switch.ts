@@ -27,7 +27,6 @@ import { secretBox } from '../../platform/crypto/secrets'
 import { type OrgTx, withOrg } from '../../platform/db/tenancy'
 import { recordEvent } from '../../platform/events/events.outbox'
 import { Check, forbidden } from '../../platform/http/errors'
-import { enqueue } from '../../platform/jobs/jobs.queue'
 import { beginProviderSwitch, resumeChannel } from '../inbox/inbox.usecases'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Actor } from '../orgs/orgs.usecases'
@@ -44,7 +43,7 @@ import { WHATSAPP_CHANNEL_ERRORS } from './whatsapp.errors'
 import './whatsapp.events'
 import { providerFor, type WhatsAppRuntime } from './whatsapp.runtime'
 import { type SwitchFrom, type WhatsAppChannel, whatsappChannels } from './whatsapp.table'
-import { syncTemplatesJob } from './whatsapp.templates'
+import { requestTemplateSync } from './whatsapp.templates'
 import { SendError } from './whatsapp.types'
 
 export interface SwitchForm extends Omit<ChannelForm, 'name'> {
@@ -180,13 +179,7 @@ export async function finishSwitch(tx: OrgTx, channelId: string): Promise<boolea
     type: 'whatsapp.channel.switch',
     payload: { channelId: c.id, phase: 'completed', from: from.provider, to: c.provider },
   })
-  if (c.provider === 'cloud-api')
-    await enqueue(
-      tx,
-      syncTemplatesJob,
-      { channelId: c.id },
-      { idempotencyKey: `whatsapp.templates:${c.id}:switch:${Date.now()}` },
-    )
+  if (c.provider === 'cloud-api') await requestTemplateSync(tx, c.id)
   return true
 }
 

@@ -169,8 +169,16 @@ export const syncTemplatesJob = defineOrgJob<{ channelId: string }>({
   },
 })
 
-/** "Sync now" on the channel page. */
+/**
+ * "Sync now" on the channel page, and a completed switch to the Cloud API. The channel shows the sync
+ * as pending (no sync time, no error) until the job stores the list or its error: the channel page
+ * polls while it is pending, so a result that lands while the page is being swapped is not missed.
+ */
 export async function requestTemplateSync(tx: OrgTx, channelId: string) {
+  await tx
+    .update(whatsappChannels)
+    .set({ templatesSyncedAt: null, templatesError: null })
+    .where(eq(whatsappChannels.id, channelId))
   return enqueue(
     tx,
     syncTemplatesJob,

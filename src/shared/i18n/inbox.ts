@@ -123,6 +123,7 @@ export const inboxEn = {
   'inbox.templates.sync_started': 'Syncing the templates from Meta…',
   'inbox.templates.synced_at': 'Last synced {when}.',
   'inbox.templates.never': 'Not synced yet.',
+  'inbox.templates.syncing': 'Syncing with Meta…',
   'inbox.templates.failed': 'The last sync failed: {reason}',
   'inbox.templates.none': 'This WhatsApp Business Account has no templates yet.',
   'inbox.templates.not_sendable': 'Needs a media header or a button value: not offered in the inbox.',
@@ -279,6 +280,7 @@ export const inboxPtBR: Record<keyof typeof inboxEn, string> = {
   'inbox.templates.sync_started': 'Sincronizando os modelos com a Meta…',
   'inbox.templates.synced_at': 'Última sincronização {when}.',
   'inbox.templates.never': 'Ainda não sincronizado.',
+  'inbox.templates.syncing': 'Sincronizando com a Meta…',
   'inbox.templates.failed': 'A última sincronização falhou: {reason}',
   'inbox.templates.none': 'Esta conta do WhatsApp Business ainda não tem modelos.',
   'inbox.templates.not_sendable':
