@@ -29,9 +29,14 @@ export async function withOrg<T>(
 ): Promise<T> {
   const { orgId, userId } = typeof scope === 'string' ? { orgId: scope, userId: null } : scope
   if (!UUID.test(orgId)) throw new Error(`withOrg: organization id is not a uuid: ${orgId}`)
+  // plan_cache_mode: statements of a tenant transaction are planned for the organization at hand.
+  // postgres.js prepares statements, and after five runs Postgres may switch to a generic plan made
+  // without knowing the organization: with organizations of very different sizes that plan is poor
+  // (the board at 1,000 organizations x 1,000 leads: p50 11.3 -> 7.6 ms with custom plans). No
+  // effect on PGlite, whose statements are unnamed (always planned for their parameters).
   return db.drizzle.transaction(async (tx) => {
     await tx.execute(
-      sql`select set_config('app.org_id', ${orgId}, true), set_config('app.user_id', ${userId ?? ''}, true), set_config('role', ${db.appRole}, true)`,
+      sql`select set_config('app.org_id', ${orgId}, true), set_config('app.user_id', ${userId ?? ''}, true), set_config('role', ${db.appRole}, true), set_config('plan_cache_mode', 'force_custom_plan', true)`,
     )
     return fn(tx as OrgTx)
   })
