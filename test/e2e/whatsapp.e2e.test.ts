@@ -49,7 +49,8 @@ test('an admin creates a sandbox channel with the keyboard alone, then a Cloud A
   await settled(page)
   await page.locator('#f-name').fill('Atendimento')
   await page.locator('input[name=provider][value="cloud-api"]').check()
-  await expect(page.locator('.wa-cloud-fields').isVisible()).resolves.toBe(true)
+  // Alpine's x-show reveals on a later task (setTimeout, so a click-away cannot fire on the same click).
+  await page.locator('.wa-cloud-fields').waitFor({ state: 'visible', timeout: 5_000 })
   await page.locator('#f-phoneNumber').fill('(11) 98765-0000')
   await page.locator('#f-phoneNumberId').fill('106540352242922')
   await page.locator('#f-wabaId').fill('102290129340398')
