@@ -5,7 +5,8 @@
  * to four lead records per person, the way they reach a CRM from forms, spreadsheets and WhatsApp:
  *   - names with and without accents, in upper/lower case, with typos (swapped, dropped, doubled or
  *     replaced letters), in "Surname, First" order, with or without particles (da, dos) and middle
- *     names, sometimes only the first name;
+ *     names, a middle name as an initial ("Maria A. Silva"), the nickname someone goes by ("Zé",
+ *     "Bia", "Paulinho"), sometimes only the first name;
  *   - phones with or without +55 / 0, punctuated or not, with or without the ninth digit, or missing;
  *     some people change numbers;
  *   - emails in other case, with Gmail dots or +tags, or missing; some people use a second address;
@@ -204,6 +205,56 @@ const COMMON = [
   'Francisco Pereira',
   'Maria Santos',
 ]
+// The short forms people go by (WhatsApp profiles, Instagram, a salesperson's notes).
+const NICKNAMES: Record<string, string[]> = {
+  José: ['Zé', 'Zeca'],
+  Francisco: ['Chico'],
+  Antônio: ['Toninho', 'Tonho'],
+  Beatriz: ['Bia'],
+  Gabriela: ['Gabi'],
+  Gabriel: ['Biel'],
+  Rafael: ['Rafa'],
+  Fernanda: ['Nanda'],
+  Eduardo: ['Edu', 'Dudu'],
+  Guilherme: ['Gui'],
+  Daniel: ['Dani'],
+  Patrícia: ['Paty'],
+  Juliana: ['Ju'],
+  Mariana: ['Mari'],
+  Vinícius: ['Vini'],
+  Leonardo: ['Léo'],
+  Sebastião: ['Tião'],
+  Conceição: ['Ceiça'],
+  Vitória: ['Vivi'],
+  Larissa: ['Lari'],
+  Paulo: ['Paulinho'],
+  Pedro: ['Pedrinho'],
+  Rita: ['Ritinha'],
+  Lucas: ['Luquinhas'],
+  Marcos: ['Marquinhos'],
+  Luiz: ['Luizinho'],
+  Carlos: ['Carlinhos'],
+  Raimundo: ['Mundinho'],
+  Benedito: ['Dito'],
+  Manoel: ['Mané'],
+  Cláudia: ['Claudinha'],
+  Fábio: ['Fabinho'],
+  Camila: ['Mila'],
+  Carla: ['Carlinha'],
+  Gustavo: ['Guga'],
+  Thaís: ['Tatá'],
+  Luciana: ['Lu'],
+  Joaquim: ['Quim'],
+  Helena: ['Lena'],
+  Natália: ['Nati'],
+  Tatiane: ['Tati'],
+  Priscila: ['Pri'],
+  Vanessa: ['Nessa'],
+  Valéria: ['Val'],
+  Cecília: ['Ceci'],
+  Adriana: ['Drica'],
+  Felipe: ['Lipe'],
+}
 const PARTICLE_OF: Record<string, string> = {
   Silva: 'da',
   Santos: 'dos',
@@ -280,6 +331,7 @@ interface Person {
 
 export function generateDedupSet(opts: { seed: number; people: number }): DedupRecord[] {
   const rnd = mulberry32(opts.seed)
+  const alt = mulberry32(opts.seed ^ 0x5bd1e995)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
   const chance = (p: number) => rnd() < p
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join('')
@@ -310,8 +362,10 @@ export function generateDedupSet(opts: { seed: number; people: number }): DedupR
         `${f}${digits(3)}`,
       ])
       const e = `${local}${n ? n : ''}@${domain}`
-      if (!usedEmails.has(e)) {
-        usedEmails.add(e)
+      // Gmail ignores dots: "maria.silva@" and "mariasilva@" are one mailbox, so one person.
+      const mailbox = domain === 'gmail.com' ? e.replace(/\.(?=[^@]*@)/g, '') : e
+      if (!usedEmails.has(mailbox)) {
+        usedEmails.add(mailbox)
         return e
       }
     }
@@ -381,8 +435,11 @@ export function generateDedupSet(opts: { seed: number; people: number }): DedupR
     }
   }
   const nameOf = (p: Person) => {
-    let first = p.first
+    // Variants drawn from their own stream, so every other draw stays what it was before they existed.
+    const nick = NICKNAMES[p.first]
+    let first = nick && alt() < 0.07 ? nick[Math.floor(alt() * nick.length)]! : p.first
     let middle = chance(0.6) ? p.middle : null
+    if (middle && alt() < 0.25) middle = `${middle[0]}.`
     let surnames = [...p.surnames]
     if (surnames.length > 1 && chance(0.2)) surnames = [surnames.at(-1)!]
     if (chance(0.03)) return first

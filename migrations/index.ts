@@ -16,6 +16,7 @@ import m0011 from './0011_whatsapp.sql' with { type: 'text' }
 import m0012 from './0012_inbox.sql' with { type: 'text' }
 import m0013 from './0013_inbox_media.sql' with { type: 'text' }
 import m0014 from './0014_whatsapp_switch_templates.sql' with { type: 'text' }
+import m0015 from './0015_lead_name_keys.sql' with { type: 'text' }
 import m0016 from './0016_session_lookup.sql' with { type: 'text' }
 import m0017 from './0017_baileys_socket_lease.sql' with { type: 'text' }
 
@@ -34,6 +35,7 @@ export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0012_inbox', sql: m0012 },
   { id: '0013_inbox_media', sql: m0013 },
   { id: '0014_whatsapp_switch_templates', sql: m0014 },
+  { id: '0015_lead_name_keys', sql: m0015 },
   { id: '0016_session_lookup', sql: m0016 },
   { id: '0017_baileys_socket_lease', sql: m0017 },
 ]

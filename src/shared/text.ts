@@ -18,9 +18,16 @@ export function fold(text: string | null | undefined): string {
 // Portuguese name particles: "Maria da Silva" and "Maria Silva" are the same name for matching.
 const PARTICLES = new Set(['da', 'das', 'de', 'do', 'dos', 'e', 'di', 'del', 'van', 'von'])
 
-/** A person's name as matching tokens: folded, particles dropped ("Maria da Silva" → maria silva). */
+/**
+ * A person's name as matching tokens: folded, particles dropped ("Maria da Silva" → maria silva).
+ * The spreadsheet form "Surname, Given names" is put back in the usual order ("Costa Marques,
+ * Natália" → natalia costa marques), so the first token is the given name.
+ */
 export function nameTokens(name: string | null | undefined): string[] {
-  return fold(name)
+  const parts = (name ?? '').split(',')
+  const ordered =
+    parts.length === 2 && parts[0]!.trim() && parts[1]!.trim() ? `${parts[1]} ${parts[0]}` : name
+  return fold(ordered)
     .replace(/[@.+]/g, ' ')
     .split(' ')
     .filter((t) => t.length > 0 && !PARTICLES.has(t))

@@ -110,6 +110,19 @@ describe('deduplication in the browser', () => {
     expect(await page.locator('.dd-empty').count()).toBe(1)
   })
 
+  test('the queue says why a pair is only probable: other middle names, one phone', async () => {
+    await createLead(page, { fullName: 'Cláudia Fernanda Ramos', phone: '(31) 98830-7470' })
+    await createLead(page, { fullName: 'Cláudia Freitas Ramos', phone: '+55 31 98830-7470' })
+    await page.goto(`${e2e.base}/leads/duplicates`)
+    await settled(page)
+    const pair = page.locator('.dd-pair', { hasText: 'Cláudia Freitas Ramos' })
+    await pair.waitFor()
+    const reasons = (await pair.locator('.dd-reasons').textContent()) ?? ''
+    expect(reasons).toContain('Same first and last name, other middle names')
+    expect(reasons).toContain('Same phone')
+    await shot(page, 'dedup-queue-middle-names', false)
+  })
+
   test('at phone width the queue and the merge screen stack and stay usable', async () => {
     const phone = await e2e.newPage(phoneOpts)
     await signUpViaForm(e2e.base, phone, { name: 'Bia Lima', email: uniqueEmail('bia'), org: 'Ótica Visão' })

@@ -94,18 +94,27 @@ async function pickMember(tx: OrgTx, rule: AssignmentRule): Promise<string | nul
  * Assigns an unowned lead by the organization's rules. Returns the new owner's id, or null (already
  * owned, no rule matched, or nobody available).
  */
+/** The organization's active assignment rules, in order. */
+function activeAssignmentRules(tx: OrgTx) {
+  return tx
+    .select()
+    .from(assignmentRules)
+    .where(eq(assignmentRules.active, true))
+    .orderBy(asc(assignmentRules.position), asc(assignmentRules.id))
+}
+
+/** Whether the organization has an active assignment rule (read through the batch's cache). */
+export async function hasAssignmentRules(tx: OrgTx, cache: CaptureCache): Promise<boolean> {
+  return (await cache.get('assignmentRules', () => activeAssignmentRules(tx))).length > 0
+}
+
 export async function autoAssignLead(
   tx: OrgTx,
   leadId: string,
   opts: { cache?: CaptureCache } = {},
 ): Promise<string | null> {
   if (!isUuid(leadId)) return null
-  const loadRules = async () =>
-    await tx
-      .select()
-      .from(assignmentRules)
-      .where(eq(assignmentRules.active, true))
-      .orderBy(asc(assignmentRules.position), asc(assignmentRules.id))
+  const loadRules = () => activeAssignmentRules(tx)
   // With the rules known for the batch, an organization without any skips reading the lead.
   if (opts.cache && !(await opts.cache.get('assignmentRules', loadRules)).length) return null
   const [lead] = rowsOf<LeadRow>(

@@ -26,28 +26,31 @@ import { isLocale } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
 import { toE164 } from '../../shared/phone'
 import '../pipeline/pipeline.events'
-import { insertActivity, insertLead, pgTextArray } from '../pipeline/pipeline.repository'
+import { insertActivity, insertLead, type NewLead, pgTextArray } from '../pipeline/pipeline.repository'
 import { parseMoney, parseTags } from '../pipeline/pipeline.schemas'
 import { createDefaultPipeline } from '../pipeline/pipeline.usecases'
 import { autoAssignLead } from './leads.assignment'
 import { type CaptureCache, cachedRead } from './leads.capture-cache'
 import { validateCustom } from './leads.custom-fields'
 import {
+  type CandidateLead,
+  type DedupSettings,
   findCandidates,
   flagPair,
   type LeadSnapshot,
   loadDedupSettings,
   lockKeys,
   matchRecordOf,
+  type ScoredCandidate,
   scoreCandidates,
 } from './leads.dedup'
 import type { DedupMode } from './leads.dedup.table'
-import { matchScore } from './leads.match'
-import { leadKeys, orgDefaultCountry } from './leads.normalize'
+import { type MatchRecord, type MatchResult, matchScore } from './leads.match'
+import { type LeadKeys, leadKeys, orgDefaultCountry } from './leads.normalize'
 import { rescoreLead, scoringInputs } from './leads.scoring'
 
 /** No active scoring rule and no trained model (known from the batch's cache). */
-async function scoringIsIdle(tx: OrgTx, cache: CaptureCache) {
+export async function scoringIsIdle(tx: OrgTx, cache: CaptureCache) {
   const { rules, model } = await scoringInputs(tx, cache)
   return !rules.length && !model
 }
@@ -178,7 +181,7 @@ export async function validateCapture(
 }
 
 /** The pipeline and open stage a new lead goes to: the requested ones, else the first of each. */
-async function placement(tx: OrgTx, input: CaptureInput, cache?: CaptureCache) {
+export async function placement(tx: OrgTx, input: CaptureInput, cache?: CaptureCache) {
   const load = async () =>
     rowsOf<{ pipeline_id: string; stage_id: string; currency: string; kind: string }>(
       await tx.execute(
@@ -214,6 +217,68 @@ async function placement(tx: OrgTx, input: CaptureInput, cache?: CaptureCache) {
   return { pipelineId: stage.pipeline_id, stageId: stage.stage_id, currency: stage.currency }
 }
 
+/** What capture does with a scored record: merge into the best lead (and flag the leads it links), or create. */
+export type CaptureDecision<L extends CandidateLead = LeadSnapshot> =
+  | { kind: 'merge'; best: ScoredCandidate<L>; links: { otherId: string; match: MatchResult }[] }
+  | { kind: 'create'; flagged: ScoredCandidate<L>[] }
+
+/**
+ * The decision of captureLead, without the database (shared with the batch path, so both decide
+ * alike): a certain match at or above the auto-merge minimum merges in 'auto' mode; otherwise a new
+ * lead, with its probable matches (at most five) queued for review.
+ */
+export function decideCapture<L extends CandidateLead>(
+  scored: ScoredCandidate<L>[],
+  incoming: { phone: string | null; emailKey: string | null },
+  settings: DedupSettings,
+  mode: DedupMode,
+): CaptureDecision<L> {
+  const best = scored[0]
+  if (best && mode === 'auto' && best.match.certain && best.match.score >= settings.autoMergeMin) {
+    // The incoming record may also link the kept lead to another one (it shares the kept lead's
+    // phone and the other's email, say): that pair goes to review, on the stronger of the two
+    // comparisons — the kept lead as it is now, or the incoming record when it shares a contact.
+    const kept = {
+      ...best.lead,
+      phone: best.lead.phone ?? incoming.phone,
+      emailKey: best.lead.emailKey ?? incoming.emailKey,
+    }
+    const links: { otherId: string; match: MatchResult }[] = []
+    for (const other of scored.slice(1)) {
+      const direct = matchScore(matchRecordOf(kept), matchRecordOf(other.lead))
+      // The incoming record is the link only when it shares a phone or an email with the other lead.
+      const m = other.match.certain && other.match.score > direct.score ? other.match : direct
+      if (m.score >= settings.reviewMin) links.push({ otherId: other.lead.id, match: m })
+    }
+    return { kind: 'merge', best, links }
+  }
+  return { kind: 'create', flagged: scored.filter((c) => c.match.score >= settings.reviewMin).slice(0, 5) }
+}
+
+/** The merge branch of captureLead: merge, flag the linked pairs, tell the queue. */
+export async function applyMerge(
+  tx: OrgTx,
+  decision: Extract<CaptureDecision, { kind: 'merge' }>,
+  clean: CleanCapture,
+  opts: CaptureOptions & { rescore?: boolean },
+): Promise<{ result: CaptureResult; kept: MatchRecord }> {
+  const { best, links } = decision
+  const kept = await mergeIncoming(tx, best.lead, clean, opts, opts.rescore ?? true)
+  let changed = false
+  for (const l of links)
+    if (await flagPair(tx, best.lead.id, l.otherId, l.match.score, l.match.reasons)) changed = true
+  if (changed) await recordEvent(tx, { type: 'lead.duplicates_changed', payload: {} })
+  return {
+    result: {
+      outcome: 'merged',
+      leadId: best.lead.id,
+      duplicateOfId: best.lead.id,
+      matchScore: best.match.score,
+    },
+    kept,
+  }
+}
+
 export async function captureLead(
   tx: OrgTx,
   input: CaptureInput,
@@ -225,52 +290,16 @@ export async function captureLead(
   const keys = leadKeys(clean)
   const probe = matchRecordOf({ ...keys, phone: clean.phone, company: clean.company })
 
-  let scored: ReturnType<typeof scoreCandidates> = []
+  let scored: ScoredCandidate[] = []
   if (mode !== 'off') {
     await lockKeys(tx, probe)
     scored = scoreCandidates(probe, await findCandidates(tx, probe))
   }
-  const best = scored[0]
-  if (best && mode === 'auto' && best.match.certain && best.match.score >= settings.autoMergeMin) {
-    await mergeIncoming(tx, best.lead, clean, opts)
-    // The incoming record may also link the kept lead to another one: that pair goes to review.
-    const kept = {
-      ...best.lead,
-      phone: best.lead.phone ?? clean.phone,
-      emailKey: best.lead.emailKey ?? keys.emailKey,
-    }
-    for (const other of scored.slice(1)) {
-      const m = matchScore(matchRecordOf(kept), matchRecordOf(other.lead))
-      if (m.score >= settings.reviewMin && (await flagPair(tx, kept.id, other.lead.id, m.score, m.reasons)))
-        await recordEvent(tx, { type: 'lead.duplicates_changed', payload: {} })
-    }
-    return {
-      outcome: 'merged',
-      leadId: best.lead.id,
-      duplicateOfId: best.lead.id,
-      matchScore: best.match.score,
-    }
-  }
+  const decision = decideCapture(scored, probe, settings, mode)
+  if (decision.kind === 'merge') return (await applyMerge(tx, decision, clean, opts)).result
 
   const where = await placement(tx, input, opts.cache)
-  const created = await insertLead(tx, {
-    fullName: clean.fullName,
-    email: clean.email,
-    phone: clean.phone,
-    company: clean.company,
-    jobTitle: clean.jobTitle,
-    valueCents: clean.valueCents ?? 0,
-    currency: where.currency,
-    source: clean.source,
-    ownerId: clean.ownerId,
-    tags: clean.tags,
-    score: clean.score,
-    createdBy: opts.actorId,
-    custom: clean.custom,
-    ...keys,
-    pipelineId: where.pipelineId,
-    stageId: where.stageId,
-  })
+  const created = await insertLead(tx, newLeadOf(clean, keys, where, opts.actorId))
   if (clean.note)
     await insertActivity(tx, {
       leadId: created.id,
@@ -282,7 +311,7 @@ export async function captureLead(
     type: 'lead.created',
     payload: { leadId: created.id, pipelineId: where.pipelineId, stageId: where.stageId },
   })
-  const flagged = scored.filter((c) => c.match.score >= settings.reviewMin).slice(0, 5)
+  const { flagged } = decision
   for (const c of flagged) await flagPair(tx, created.id, c.lead.id, c.match.score, c.match.reasons)
   if (flagged.length) await recordEvent(tx, { type: 'lead.duplicates_changed', payload: {} })
   // A new lead has no score detail yet: with no rules and no model, rescoring it would change nothing.
@@ -295,6 +324,33 @@ export async function captureLead(
     : { outcome: 'created', leadId: created.id }
 }
 
+/** The row a new lead is inserted as (captureLead and the batch path). */
+export function newLeadOf(
+  clean: CleanCapture,
+  keys: LeadKeys,
+  where: { pipelineId: string; stageId: string; currency: string },
+  actorId: string | null,
+): NewLead {
+  return {
+    fullName: clean.fullName,
+    email: clean.email,
+    phone: clean.phone,
+    company: clean.company,
+    jobTitle: clean.jobTitle,
+    valueCents: clean.valueCents ?? 0,
+    currency: where.currency,
+    source: clean.source,
+    ownerId: clean.ownerId,
+    tags: clean.tags,
+    score: clean.score,
+    createdBy: actorId,
+    custom: clean.custom,
+    ...keys,
+    pipelineId: where.pipelineId,
+    stageId: where.stageId,
+  }
+}
+
 const empty = (v: unknown) => v === null || v === undefined || v === '' || v === 0
 
 /**
@@ -302,7 +358,13 @@ const empty = (v: unknown) => v === null || v === undefined || v === '' || v ===
  * fields added where missing; a non-empty value is never overwritten: the incoming one is kept in the
  * `merged` timeline entry (`differences`), so nothing the capture brought is lost.
  */
-async function mergeIncoming(tx: OrgTx, lead: LeadSnapshot, clean: CleanCapture, opts: CaptureOptions) {
+export async function mergeIncoming(
+  tx: OrgTx,
+  lead: LeadSnapshot,
+  clean: CleanCapture,
+  opts: CaptureOptions,
+  rescore = true,
+): Promise<MatchRecord> {
   const current: Record<string, unknown> = {
     email: lead.email,
     phone: lead.phone,
@@ -385,5 +447,12 @@ async function mergeIncoming(tx: OrgTx, lead: LeadSnapshot, clean: CleanCapture,
       version: Number(row!.version),
     },
   })
-  await rescoreLead(tx, lead.id, { cache: opts.cache })
+  // The caller knows when it cannot change anything (no rules, no model, nothing scored before).
+  if (rescore) await rescoreLead(tx, lead.id, { cache: opts.cache })
+  return {
+    nameKey: keys.nameKey,
+    phone: next.phone as string | null,
+    emailKey: keys.emailKey,
+    company: next.company as string | null,
+  }
 }

@@ -1,8 +1,9 @@
 /**
- * Tables of deduplication (migrations/0006_lead_dedup.sql): per-organization settings, the queue of
- * possible duplicates (one row per unordered pair) and the record of every merge.
+ * Tables of deduplication (migrations/0006_lead_dedup.sql, 0015_lead_name_keys.sql): per-organization
+ * settings, the queue of possible duplicates (one row per unordered pair), the record of every merge
+ * and the name blocking keys.
  */
-import { foreignKey, jsonb, pgTable, smallint, text, unique, uuid } from 'drizzle-orm/pg-core'
+import { foreignKey, index, jsonb, pgTable, smallint, text, unique, uuid } from 'drizzle-orm/pg-core'
 import { idColumn, ts } from '../../platform/db/columns'
 import { users } from '../auth/auth.table'
 import { organizations } from '../orgs/orgs.table'
@@ -73,6 +74,23 @@ export const leadMerges = pgTable(
       foreignColumns: [leads.organizationId, leads.id],
     }).onDelete('cascade'),
   ],
+)
+
+/**
+ * Name blocking keys (migrations/0015_lead_name_keys.sql): every unordered pair of words of a lead's
+ * name key, written by a trigger on leads; the duplicate search reads them (a btree, usable under
+ * RLS, where the tsvector match is not).
+ */
+export const leadNameKeys = pgTable(
+  'lead_name_keys',
+  {
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    leadId: uuid('lead_id').notNull(),
+    key: text('key').notNull(),
+  },
+  (t) => [index('lead_name_keys_key_idx').on(t.organizationId, t.key, t.leadId)],
 )
 
 export type LeadSettings = typeof leadSettings.$inferSelect

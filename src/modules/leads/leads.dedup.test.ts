@@ -112,6 +112,78 @@ describe('the match score', () => {
     expect(nameSimilarity(nameKey('Maria Aparecida Silva'), nameKey('Maria Silva'))).toBeGreaterThan(0.95)
     expect(nameSimilarity(nameKey('Maria Silva'), nameKey('Ana Silva'))).toBeLessThan(0.85)
   })
+
+  test('nicknames, diminutives and middle initials are the same given name', () => {
+    for (const [x, y] of [
+      ['Zé Carlos Pereira', 'José Carlos Pereira'],
+      ['Bia Souza', 'Beatriz Souza'],
+      ['Paulinho Andrade', 'Paulo Andrade'],
+      ['Maria A. Silva', 'Maria Aparecida Silva'],
+      ['Jão de Souza', 'João de Souza'],
+    ] as const)
+      expect({ x, sim: nameSimilarity(nameKey(x), nameKey(y)) >= 0.92 }).toEqual({ x, sim: true })
+    // A shared phone then merges them.
+    const r = matchScore(
+      rec('Zé Carlos Pereira', '11 98765-4321', null),
+      rec('José Carlos Pereira', '(11) 98765-4321', null),
+    )
+    expect(r.certain && r.score >= 90).toBe(true)
+    // But a nickname is not any short name: "Ana" is not "Luana", "Lu" is not "Vera".
+    expect(nameSimilarity(nameKey('Ana Costa'), nameKey('Luana Costa'))).toBeLessThan(0.92)
+    expect(nameSimilarity(nameKey('Lu Costa'), nameKey('Vera Costa'))).toBeLessThan(0.92)
+  })
+
+  test('other middle names with the same first and last name: a shared phone flags, it does not merge', () => {
+    const r = matchScore(
+      rec('Cláudia Fernanda Ramos', '31 98830-7470', null),
+      rec('Cláudia Freitas Ramos', '+55 31 98830-7470', null),
+    )
+    expect(r.reasons.map((x) => x.code)).toContain('name_middle')
+    expect(r.score).toBeGreaterThanOrEqual(60)
+    expect(r.score).toBeLessThan(90)
+    // "Surname, Given names" is read in the usual order, so its first name is known.
+    expect(nameKey('Costa Marques, Natália')).toBe('natalia costa marques')
+  })
+
+  test('one differing contact: a rare full name or the same company is a probable match, never certain', () => {
+    // The only lead with this three-word name, another mobile: to review.
+    const full = matchScore(
+      rec('Paulo Mendes Barbosa', '11 97397-0633', null),
+      rec('Paulo Mendes Barbosa', '85 97118-1227', null),
+      { sameNameCount: 1 },
+    )
+    expect([full.certain, full.score >= 60]).toEqual([false, true])
+    // The same name at the same company, a work address and a personal one: to review.
+    const work = matchScore(
+      rec('Gabriel Gomes', null, 'ggomes@mercado.com.br', 'Mercado Bom Preço ME'),
+      rec('Gabriel Gomes', null, 'gabrielgomes@gmail.com', 'Mercado Bom Preço Ltda'),
+      { sameNameCount: 1 },
+    )
+    expect([work.certain, work.score >= 60]).toEqual([false, true])
+    // Neither when the name is common among the leads, or when both contacts differ.
+    expect(
+      matchScore(
+        rec('Paulo Mendes Barbosa', '11 97397-0633', null),
+        rec('Paulo Mendes Barbosa', '85 97118-1227', null),
+        {
+          sameNameCount: 3,
+        },
+      ).score,
+    ).toBeLessThan(60)
+    expect(
+      matchScore(
+        rec('Gabriel Gomes', '11 97397-0633', 'ggomes@mercado.com.br', 'Mercado'),
+        rec('Gabriel Gomes', '85 97118-1227', 'gabrielgomes@gmail.com', 'Mercado'),
+        { sameNameCount: 1 },
+      ).score,
+    ).toBeLessThan(60)
+    // A landline and a mobile differ less than two mobiles.
+    const kinds = (a: string, b: string) =>
+      matchScore(rec('Eduardo Teixeira', a, null), rec('Eduardo Teixeira', b, null)).reasons.find(
+        (x) => x.code === 'phone_different',
+      )!.points
+    expect(kinds('47 3219-9210', '21 97122-8084')).toBeGreaterThan(kinds('47 99219-9210', '21 97122-8084'))
+  })
 })
 
 describe('captureLead', () => {
@@ -168,6 +240,33 @@ describe('captureLead', () => {
       expect(acts.find((x) => x.kind === 'note')?.data.body).toBe('Pediu orçamento')
     },
   )
+
+  test("a record with one lead's phone and another's email merges into the first and queues the pair", async () => {
+    await wipe(a)
+    const x = await capture(a, {
+      fullName: 'Luiz Gonçalves Ramos',
+      phone: '47 96275-4719',
+      email: 'lgramos@agro.com.br',
+      company: 'Agropecuária Boa Vista',
+    })
+    const y = await capture(a, { fullName: 'Luiz Ramos', email: 'lramos@uol.com.br' })
+    expect(y.outcome).toBe('created')
+    expect(await openPairs(a)).toEqual([])
+    const link = await capture(
+      a,
+      {
+        fullName: 'Luiz G. Ramos',
+        phone: '(47) 96275-4719',
+        email: 'LRAMOS@UOL.COM.BR',
+        company: 'Agropecuária Boa Vista',
+      },
+      'import',
+    )
+    expect([link.outcome, link.leadId]).toEqual(['merged', x.leadId])
+    const pairs = await openPairs(a)
+    expect(pairs.map((p) => [p.lead_a, p.lead_b].sort())).toEqual([[x.leadId, y.leadId].sort()])
+    expect((pairs[0]!.reasons as { code: string }[]).map((r) => r.code)).toContain('email_same')
+  })
 
   test('five different "Maria Silva" stay five leads, with nothing to review', async () => {
     await wipe(a)

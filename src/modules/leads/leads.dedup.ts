@@ -2,11 +2,11 @@
  * Deduplication: finding the existing leads an incoming record may be, the queue of possible
  * duplicates, and merging two leads.
  *
- * Candidates come from ONE statement, a union of three index lookups (each arm scans `leads` under
- * RLS, so each uses its organization-leading index): the same phone (both stored forms of a
- * Brazilian mobile, with and without the ninth digit), the same email key, and the first and last
- * name tokens (GIN index on to_tsvector('simple', name_key): word order and middle names do not
- * matter). Each candidate is then scored in TS (leads.match.ts).
+ * Candidates come from ONE statement, a union of three index lookups (each arm reads under RLS with
+ * leakproof equality only, so each uses its organization-leading btree index): the same phone (both
+ * stored forms of a Brazilian mobile, with and without the ninth digit), the same email key, and the
+ * first and last name words (lead_name_keys: word order and middle names do not matter, nicknames
+ * of the first name count). Each candidate is then scored in TS (leads.match.ts).
  *
  * A merge re-points every row that references the merged lead — found generically in pg_constraint,
  * so tables added later (inbox messages, calls) are covered without touching this file, as long as
@@ -32,6 +32,7 @@ import {
   type MatchReason,
 } from './leads.dedup.table'
 import { type MatchRecord, type MatchResult, matchScore, nameSimilarity, phoneVariants } from './leads.match'
+import { givenNameVariants } from './leads.nicknames'
 import { leadKeys } from './leads.normalize'
 import { rescoreLead } from './leads.scoring'
 
@@ -155,12 +156,47 @@ export async function leadSnapshots(tx: OrgTx, ids: string[], lock = false): Pro
   return r.map(toSnapshot)
 }
 
+/**
+ * The lead a capture merges into, as of now, and whether rescoring it could change anything while the
+ * organization has no scoring rule and no model (only when it carries an old rule score or a
+ * probability).
+ */
+export async function mergeTarget(tx: OrgTx, id: string): Promise<{ lead: LeadSnapshot; scored: boolean }> {
+  const [r] = await rows<SnapshotRow & { scored: boolean }>(
+    tx,
+    sql`select ${SNAPSHOT_COLUMNS},
+        (jsonb_array_length(l.score_detail) > 0 or l.win_probability is not null) as scored
+      from leads l join stages s on s.id = l.stage_id where l.id = ${id}::uuid`,
+  )
+  if (!r) throw DEDUP_ERRORS.notFound()
+  return { lead: toSnapshot(r), scored: r.scored === true || (r.scored as unknown) === 't' }
+}
+
 /** Per blocking arm: enough for a busy organization's commonest names, bounded for 100k leads. */
-const ARM_LIMIT = 50
+export const ARM_LIMIT = 50
+
+/**
+ * The name blocking keys of a probe: its first word in any of its forms ("Bia" → beatriz, bia)
+ * paired with its last word, as lead_name_keys stores them (the two words sorted): a lead is a
+ * candidate when its name has both words, in any order, whatever else it has.
+ */
+export function nameBlockingKeys(nameKey: string): string[] {
+  const tokens = nameKey.split(' ').filter(Boolean)
+  if (tokens.length < 2) return []
+  const last = tokens.at(-1)!
+  return [
+    ...new Set(
+      givenNameVariants(tokens[0]!).map((first) => (first <= last ? `${first} ${last}` : `${last} ${first}`)),
+    ),
+  ]
+}
 
 /**
  * Leads sharing a blocking key with `probe`, in one statement: the same phone (either stored form),
- * the same email key, or both the first and the last name token.
+ * the same email key, or both the first (or one of its nicknames) and the last word of the name —
+ * through lead_name_keys, whose btree index is usable under RLS (0015 says why the tsvector is not);
+ * a one-word name looks for that exact name. Each arm keeps its newest ARM_LIMIT leads (ids are
+ * time-ordered UUIDv7).
  */
 export async function findCandidates(
   tx: OrgTx,
@@ -176,13 +212,17 @@ export async function findCandidates(
     )
   if (probe.emailKey)
     arms.push(sql`(select id from leads where email_key = ${probe.emailKey} limit ${ARM_LIMIT})`)
-  if (tokens.length) {
-    const words = tokens.length > 1 ? `${tokens[0]} ${tokens.at(-1)}` : tokens[0]!
+  const keys = nameBlockingKeys(probe.nameKey)
+  if (keys.length)
     arms.push(
-      sql`(select id from leads where to_tsvector('simple', name_key) @@ plainto_tsquery('simple', ${words})
-        order by created_at desc limit ${ARM_LIMIT})`,
+      sql`(select lead_id as id from lead_name_keys where key = any(${pgTextArray(keys)}::text[])
+        order by lead_id desc limit ${ARM_LIMIT})`,
     )
-  }
+  else if (tokens.length === 1)
+    arms.push(
+      sql`(select id from leads where name_key = any(${pgTextArray(givenNameVariants(tokens[0]!))}::text[])
+        order by id desc limit ${ARM_LIMIT})`,
+    )
   if (!arms.length) return []
   const r = await rows<SnapshotRow>(
     tx,
@@ -193,8 +233,14 @@ export async function findCandidates(
   return r.map(toSnapshot)
 }
 
-export interface ScoredCandidate {
-  lead: LeadSnapshot
+/** What scoring a candidate needs of it. */
+export type CandidateLead = Pick<
+  LeadSnapshot,
+  'id' | 'nameKey' | 'phone' | 'emailKey' | 'company' | 'createdAt'
+>
+
+export interface ScoredCandidate<L extends CandidateLead = LeadSnapshot> {
+  lead: L
   match: MatchResult
 }
 
@@ -205,12 +251,28 @@ export const matchRecordOf = (l: {
   company: string | null
 }): MatchRecord => ({ nameKey: l.nameKey, phone: l.phone, emailKey: l.emailKey, company: l.company })
 
-/** Scores candidates against `probe`, best first. */
-export function scoreCandidates(probe: MatchRecord, candidates: LeadSnapshot[]): ScoredCandidate[] {
-  const sameNameCount = candidates.filter((c) => nameSimilarity(probe.nameKey, c.nameKey) >= 0.97).length
+/** Names at least this similar count as "the same name" when judging how common a name is. */
+const SAME_NAME = 0.92
+
+/** Scores candidates against `probe`, best first (ties: the older lead first). */
+export function scoreCandidates<L extends CandidateLead>(
+  probe: MatchRecord,
+  candidates: L[],
+): ScoredCandidate<L>[] {
+  // How many leads this name may refer to: (almost) the same name — a typo is the same name — with
+  // at least as many words ("Carla Ramos" may be "Carla José Ramos", not the other way round).
+  const words = (k: string) => k.split(' ').filter(Boolean).length
+  const sameNameCount = candidates.filter(
+    (c) => nameSimilarity(probe.nameKey, c.nameKey) >= SAME_NAME && words(c.nameKey) >= words(probe.nameKey),
+  ).length
   return candidates
     .map((lead) => ({ lead, match: matchScore(probe, matchRecordOf(lead), { sameNameCount }) }))
-    .sort((a, b) => b.match.score - a.match.score || a.lead.createdAt.getTime() - b.lead.createdAt.getTime())
+    .sort(
+      (a, b) =>
+        b.match.score - a.match.score ||
+        a.lead.createdAt.getTime() - b.lead.createdAt.getTime() ||
+        (a.lead.id < b.lead.id ? -1 : a.lead.id > b.lead.id ? 1 : 0),
+    )
 }
 
 /** The best matches of a record at or above `min` (the form's "possible duplicate" warning). */

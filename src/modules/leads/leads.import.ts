@@ -6,9 +6,10 @@
  *   refused at once) and stored in 1 MiB bytea chunks with the import (`lead_imports`), so the job
  *   can run on any instance and after a restart.
  * - Each batch of rows (BATCH_SIZE, or fewer once its transaction has run MAX_TRANSACTION_MS) is one
- *   transaction: every row goes through `captureLead` (the
- *   capture contract: normalisation, deduplication, scoring, assignment) inside its own savepoint,
- *   the report rows of the batch are written, the counters and the checkpoint (`processed_rows`)
+ *   transaction: the rows go through `captureMany` (leads.capture-batch.ts: the capture contract —
+ *   normalisation, deduplication, scoring, assignment — with the decisions and rows of captureLead
+ *   row by row, in a few statements per batch), the report rows of the batch are written, the
+ *   counters and the checkpoint (`processed_rows`)
  *   advance with a compare-and-set, and a `lead.import.progress` event is recorded. A crash loses at
  *   most the batch in flight, which rolled back: the resumed job skips the committed rows.
  * - Memory: one chunk of the file, the parser's small buffer and one batch. Counters, never rows.
@@ -26,6 +27,7 @@ import { toE164 } from '../../shared/phone'
 import { fold } from '../../shared/text'
 import { parseMoney, parseTags } from '../pipeline/pipeline.schemas'
 import { type CaptureInput, type CaptureResult, captureLead } from './leads.capture'
+import { captureMany } from './leads.capture-batch'
 import { CaptureCache } from './leads.capture-cache'
 import {
   blobChunks,
@@ -60,6 +62,8 @@ export const MAX_TRANSACTION_MS = 500
  */
 export const BATCH_PAUSE_MS = 30
 export const MAX_COLUMNS = 200
+/** A full garbage collection every this many batches (a few ms, against a climbing RSS). */
+export const GC_EVERY_BATCHES = 1
 export const DEDUP_MODES: readonly ImportDedup[] = ['auto', 'review', 'off']
 
 /** A transaction runner: `withOrg` bound to one organization (the job's `ctx.tx`, or the CLI's). */
@@ -354,12 +358,22 @@ function formReasons(err: FormError): RowReasons {
   return out
 }
 
-/** One batch in one transaction: capture each row (own savepoint), report, checkpoint, event. */
+/**
+ * One batch in one transaction: capture the rows (captureMany: the batch path, or captureLead per row
+ * in its own savepoint), report, checkpoint, event.
+ */
 async function processBatch(
   tx: OrgTx,
   imp: LeadImport,
   batch: { n: number; cells: string[] }[],
-  ctx: { actorId: string | null; country: string; from: number; maxMs: number; cache: boolean },
+  ctx: {
+    actorId: string | null
+    country: string
+    from: number
+    maxMs: number
+    cache: boolean
+    batchCapture: boolean
+  },
 ): Promise<{ progress: Progress; consumed: number }> {
   const settings = settingsOf(imp)
   // The organization's settings, read once for this batch's transaction (and dropped with it).
@@ -367,15 +381,43 @@ async function processBatch(
   const counts = { created: 0, merged: 0, flagged: 0, rejected: 0 }
   const report: ReportRow[] = []
   const started = performance.now()
+  // A transaction is bounded in time as well as in rows: PGlite has one connection (every request
+  // waits for it), and captureLead's dedup locks are held until commit.
+  const late = () => performance.now() - started > ctx.maxMs
+  const rows = batch.map((row) => ({
+    row,
+    mapped: mapRow(row.cells, settings, ctx.country),
+    cells: row.cells.slice(0, MAX_COLUMNS).map((c) => c.slice(0, 2000)),
+  }))
+  const valid = rows.filter((r) => !Object.keys(r.mapped.reasons).length)
+  const captureOpts = { actorId: ctx.actorId, channel: 'import' as const, dedup: imp.dedup }
+  // Outcomes of the valid rows, in order (fewer when the time bound stopped the batch early).
+  let outcomes: (CaptureResult | FormError)[] = []
+  if (cache && ctx.batchCapture)
+    outcomes = await captureMany(
+      tx,
+      valid.map((r) => r.mapped.input),
+      { ...captureOpts, cache, shouldStop: late },
+    )
+  else
+    for (const r of valid) {
+      if (outcomes.length && late()) break
+      try {
+        outcomes.push(
+          await tx.transaction((sp) => captureLead(sp as OrgTx, r.mapped.input, { ...captureOpts, cache })),
+        )
+      } catch (err) {
+        if (!(err instanceof FormError)) throw err
+        outcomes.push(err)
+      }
+    }
   let consumed = 0
-  for (const row of batch) {
-    // A transaction is bounded in time as well as in rows: PGlite has one connection (every request
-    // waits for it), and captureLead's dedup locks are held until commit.
-    if (consumed > 0 && performance.now() - started > ctx.maxMs) break
+  let k = 0
+  for (const { row, mapped, cells } of rows) {
+    const rejectedHere = Object.keys(mapped.reasons).length > 0
+    if (!rejectedHere && k >= outcomes.length) break // not reached before the time bound
     consumed++
-    const mapped = mapRow(row.cells, settings, ctx.country)
-    const cells = row.cells.slice(0, MAX_COLUMNS).map((c) => c.slice(0, 2000))
-    if (Object.keys(mapped.reasons).length) {
+    if (rejectedHere) {
       counts.rejected++
       report.push({
         rowNumber: row.n,
@@ -387,25 +429,15 @@ async function processBatch(
       })
       continue
     }
-    let res: CaptureResult
-    try {
-      res = await tx.transaction((sp) =>
-        captureLead(sp as OrgTx, mapped.input, {
-          actorId: ctx.actorId,
-          channel: 'import',
-          dedup: imp.dedup,
-          cache,
-        }),
-      )
-    } catch (err) {
-      if (!(err instanceof FormError)) throw err
+    const res = outcomes[k++]!
+    if (res instanceof FormError) {
       counts.rejected++
       report.push({
         rowNumber: row.n,
         outcome: 'rejected',
         leadId: null,
         duplicateOfId: null,
-        reasons: formReasons(err),
+        reasons: formReasons(res),
         cells,
       })
       continue
@@ -481,6 +513,11 @@ export interface RunOptions {
   onBatch?: (p: Progress) => void | Promise<void>
   /** Read the organization's settings once per batch (default true; false reads them per row). */
   settingsCache?: boolean
+  /**
+   * With the settings cache, capture a batch's rows together (captureMany; default true); false runs
+   * captureLead row by row, each in its own savepoint.
+   */
+  batchCapture?: boolean
 }
 
 /**
@@ -497,6 +534,7 @@ export async function importRows(opts: RunOptions, bytes: AsyncIterable<Uint8Arr
   let n = 0
   let batch: { n: number; cells: string[] }[] = []
   const maxMs = opts.maxTransactionMs ?? MAX_TRANSACTION_MS
+  let batches = 0
   const flush = async () => {
     while (batch.length) {
       if (opts.signal?.aborted) throw new ImportAbortedError('import stopped')
@@ -509,12 +547,16 @@ export async function importRows(opts: RunOptions, bytes: AsyncIterable<Uint8Arr
           from,
           maxMs,
           cache: opts.settingsCache ?? true,
+          batchCapture: opts.batchCapture ?? true,
         }),
       )
       batch = current.slice(r.consumed)
       progress = r.progress
       done = progress.processed
       await opts.onBatch?.(progress)
+      // A batch leaves megabytes of garbage (statement texts, result rows) that the collector is slow
+      // to reclaim on its own: RSS would climb for the whole import although nothing is retained.
+      if (++batches % GC_EVERY_BATCHES === 0) Bun.gc(true)
       await Bun.sleep(opts.pauseMs ?? BATCH_PAUSE_MS)
     }
   }
