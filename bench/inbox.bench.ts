@@ -16,9 +16,8 @@ import { createHmac } from 'node:crypto'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config/config'
 import { JOBS } from '../src/jobs'
-import { createChannel } from '../src/modules/whatsapp/whatsapp.channels'
+import { cloudChannelForm, newChannel } from '../src/modules/whatsapp/whatsapp.fixtures'
 import { migrate } from '../src/platform/db/migrate'
-import { withOrg } from '../src/platform/db/tenancy'
 import { silentLogger as quiet } from '../src/platform/events/events.pg'
 import { createWorker } from '../src/platform/jobs/jobs.worker'
 import { silentLogger } from '../src/platform/log/logger'
@@ -106,22 +105,18 @@ async function run(kind: 'pglite' | 'postgres') {
     )
     const actor = { orgId: m!.organization_id, userId: m!.user_id, role: 'owner' as const, ip: null }
     const phoneNumberId = '106540352242922'
-    const channel = await withOrg(db, { orgId: actor.orgId, userId: actor.userId }, (tx) =>
-      createChannel(
-        tx,
-        actor,
-        {
-          name: 'Bench',
-          provider: 'cloud-api',
-          phoneNumber: '+5511955550000',
-          phoneNumberId,
-          wabaId: '102290129340398',
-          accessToken: 'bench-access-token-0123456789',
-          appSecret: APP_SECRET,
-          verifyToken: 'bench-verify-token',
-        },
-        config.secretKey,
-      ),
+    const channel = await newChannel(
+      db,
+      actor,
+      cloudChannelForm({
+        name: 'Bench',
+        phoneNumber: '+5511955550000',
+        phoneNumberId,
+        accessToken: 'bench-access-token-0123456789',
+        appSecret: APP_SECRET,
+        verifyToken: 'bench-verify-token',
+      }),
+      config.secretKey,
     )
     const url = `${BASE}/webhooks/whatsapp/${channel.id}`
     const accept: number[] = []

@@ -6,6 +6,7 @@
  * Pure views.
  */
 
+import type { PropsWithChildren } from '@kitajs/html'
 import type {
   ChannelStatus,
   WhatsAppChannel,
@@ -430,26 +431,12 @@ export function SwitchPanel({ ui, channel: c, form }: { ui: Ui; channel: WhatsAp
     const providerErr = form.errors?.fields.provider
     const confirmErr = form.errors?.fields.confirm
     return (
-      <section
-        class="card wa-switch"
-        id="wa-switch"
-        aria-labelledby="wa-switch-title"
-        hx-get={`${base}?state=idle`}
-        hx-trigger={switchTrigger(c.id)}
-        hx-swap="outerHTML"
-        data-testid="wa-switch"
-        data-state="idle"
+      <SwitchCard
+        channelId={c.id}
+        state="idle"
+        title={t('whatsapp.switch.title')}
+        hint={t('whatsapp.switch.hint')}
       >
-        <div class="card-head">
-          <div>
-            <h3 id="wa-switch-title" safe>
-              {t('whatsapp.switch.title')}
-            </h3>
-            <p class="subtle" safe>
-              {t('whatsapp.switch.hint')}
-            </p>
-          </div>
-        </div>
         <details class="wa-switch-details" open={form.errors ? true : undefined}>
           <summary class="btn" data-testid="wa-switch-open" safe>
             {t('whatsapp.switch.open')}
@@ -493,7 +480,7 @@ export function SwitchPanel({ ui, channel: c, form }: { ui: Ui; channel: WhatsAp
             </div>
           </form>
         </details>
-      </section>
+      </SwitchCard>
     )
   }
   const failure = c.statusDetail?.startsWith('check_failed:') ? c.statusDetail.slice(13) : null
@@ -504,29 +491,15 @@ export function SwitchPanel({ ui, channel: c, form }: { ui: Ui; channel: WhatsAp
         ? null
         : t('whatsapp.switch.waiting_check')
   return (
-    <section
-      class="card wa-switch wa-switching"
-      id="wa-switch"
-      aria-labelledby="wa-switch-title"
-      hx-get={`${base}?state=switching`}
-      hx-trigger={switchTrigger(c.id)}
-      hx-swap="outerHTML"
-      data-testid="wa-switch"
-      data-state="switching"
-      aria-live="polite"
-    >
-      <div class="card-head">
-        <div>
-          <h3 id="wa-switch-title" safe>
-            {t('whatsapp.switch.in_progress')}
-          </h3>
-          <p class="subtle" safe>
-            {t('whatsapp.switch.in_progress_hint', {
-              from: providerLabel(ui, from.provider),
-              to: providerLabel(ui, c.provider),
-            })}
-          </p>
-        </div>
+    <SwitchCard
+      channelId={c.id}
+      state="switching"
+      title={t('whatsapp.switch.in_progress')}
+      hint={t('whatsapp.switch.in_progress_hint', {
+        from: providerLabel(ui, from.provider),
+        to: providerLabel(ui, c.provider),
+      })}
+      safeRoute={
         <span class="wa-switch-route" aria-hidden="true">
           <span class="badge" safe>
             {providerLabel(ui, from.provider)}
@@ -536,7 +509,8 @@ export function SwitchPanel({ ui, channel: c, form }: { ui: Ui; channel: WhatsAp
             {providerLabel(ui, c.provider)}
           </span>
         </span>
-      </div>
+      }
+    >
       <div class="card-body wa-switch-body">
         {failure ? (
           <div class="alert alert-error" role="alert" data-testid="wa-switch-failed" safe>
@@ -569,6 +543,49 @@ export function SwitchPanel({ ui, channel: c, form }: { ui: Ui; channel: WhatsAp
           </form>
         </div>
       </div>
+    </SwitchCard>
+  )
+}
+
+/**
+ * The switch card's shell, shared by both states: the live-refreshed section (its fragment route
+ * answers `?state=`), the title and hint, and in progress the from → to route beside them.
+ */
+function SwitchCard(
+  p: PropsWithChildren<{
+    channelId: string
+    state: 'idle' | 'switching'
+    title: string
+    hint: string
+    safeRoute?: JSX.Element
+  }>,
+) {
+  const { safeRoute } = p
+  const switching = p.state === 'switching'
+  return (
+    <section
+      class={switching ? 'card wa-switch wa-switching' : 'card wa-switch'}
+      id="wa-switch"
+      aria-labelledby="wa-switch-title"
+      hx-get={`/settings/channels/${p.channelId}/switch?state=${p.state}`}
+      hx-trigger={switchTrigger(p.channelId)}
+      hx-swap="outerHTML"
+      data-testid="wa-switch"
+      data-state={p.state}
+      aria-live={switching ? 'polite' : undefined}
+    >
+      <div class="card-head">
+        <div>
+          <h3 id="wa-switch-title" safe>
+            {p.title}
+          </h3>
+          <p class="subtle" safe>
+            {p.hint}
+          </p>
+        </div>
+        {safeRoute ?? ''}
+      </div>
+      {p.children}
     </section>
   )
 }

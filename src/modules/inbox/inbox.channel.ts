@@ -3,8 +3,9 @@
  * it exchanges with providers, reading a channel's state, and resolving the channel's ACTIVE
  * provider at send time (so a message queued during a provider switch goes out through the new one).
  *
- * The resolver is registered once at start by the WhatsApp module's wiring (`setChannelSender`), and
- * tests register fakes through the same function: the inbox never names a provider itself.
+ * The resolver is registered per database handle by the app's wiring (`setChannelSender`, from
+ * createApp), and tests register fakes through the same function: the inbox never names a provider
+ * itself. Jobs find it by their `ctx.db`, so two apps in one process (the test suite) never share one.
  */
 import { eq } from 'drizzle-orm'
 import type { Db } from '../../platform/db/client'
@@ -55,8 +56,7 @@ export interface ChannelSender {
 
 export type SenderResolver = (ctx: { db: Db; orgId: string; channel: ChannelRow }) => Promise<ChannelSender>
 
-let resolver: SenderResolver | null = null
-let database: Db | null = null
+const resolvers = new WeakMap<Db, SenderResolver>()
 
 /** The real resolver: the channel's provider from the WhatsApp runtime of this database. */
 export const whatsappSender: SenderResolver = async ({ db, channel }) => {
@@ -67,19 +67,24 @@ export const whatsappSender: SenderResolver = async ({ db, channel }) => {
   }
 }
 
-/** Registers how a channel's active provider is reached (createApp, via inboxRoutes; tests). */
-export function setChannelSender(db: Db | null, fn: SenderResolver | null) {
-  database = db
-  resolver = fn
+/** Registers how this database's channels reach their active provider (createApp, via inboxRoutes; tests). */
+export function setChannelSender(db: Db, fn: SenderResolver | null) {
+  if (fn) resolvers.set(db, fn)
+  else resolvers.delete(db)
 }
 
-export async function senderFor(orgId: string, channel: ChannelRow): Promise<ChannelSender> {
-  if (!resolver || !database)
-    throw Object.assign(new Error('inbox: no WhatsApp provider resolver registered'), {
+/** The resolver registered for `db`, if any (tests: to put the app's own back after a fake). */
+export const channelSenderOf = (db: Db): SenderResolver | undefined => resolvers.get(db)
+
+/** The sender of a channel, by the resolver registered for `db` (a job's `ctx.db`). */
+export async function senderFor(db: Db, orgId: string, channel: ChannelRow): Promise<ChannelSender> {
+  const resolver = resolvers.get(db)
+  if (!resolver)
+    throw Object.assign(new Error('inbox: no WhatsApp provider resolver registered for this database'), {
       permanent: false,
       code: 'no_resolver',
     })
-  return resolver({ db: database, orgId, channel })
+  return resolver({ db, orgId, channel })
 }
 
 /** Provider timestamps come as Date, epoch seconds/ms or ISO text. */

@@ -19,11 +19,11 @@ import { silentLogger } from '../../platform/log/logger'
 import { eraseLeads } from '../leads/leads.erase'
 import { actorOf, type Member } from '../pipeline/pipeline.fixtures'
 import { createBaileysSupervisor, type WaTransport } from '../whatsapp/whatsapp.baileys'
-import { createChannel as createChannelUseCase } from '../whatsapp/whatsapp.channels'
+import { bareChannelForm, cloudChannelForm, newChannel } from '../whatsapp/whatsapp.fixtures'
 import { processInboundJob } from '../whatsapp/whatsapp.inbound'
 import { configureWhatsApp, deliverTo, whatsappRuntime } from '../whatsapp/whatsapp.runtime'
 import { type DownloadedMedia, type MediaRef, SendError, type SendRequest } from '../whatsapp/whatsapp.types'
-import { setChannelSender, whatsappSender } from './inbox.channel'
+import { channelSenderOf, type SenderResolver, setChannelSender } from './inbox.channel'
 import { createChannel, inbound, receive } from './inbox.fixtures'
 import { INBOX_JOBS } from './inbox.jobs'
 import {
@@ -183,6 +183,8 @@ const transports: FakeTransport[] = []
 // Harness ---------------------------------------------------------------------------------------------
 
 let t: TestApp
+/** The resolver the app's own wiring registered (the real-provider tests put it back). */
+let appSender: SenderResolver | undefined
 let a: Member
 let b: Member
 let channel: string
@@ -285,6 +287,7 @@ beforeAll(async () => {
   a = await signUpClient(t, { orgName: 'Mídia A' })
   b = await signUpClient(t, { orgName: 'Mídia B' })
   channel = await createChannel(t, a.orgId)
+  appSender = channelSenderOf(t.db)
   useFakeSender()
 }, 300_000)
 afterAll(async () => {
@@ -779,23 +782,18 @@ describe('serving a file', () => {
 describe('Cloud API: the real provider against a fake Graph API', () => {
   let cloud: string
   beforeAll(async () => {
-    setChannelSender(t.db, whatsappSender)
-    const ch = await asA((tx) =>
-      createChannelUseCase(
-        tx,
-        actorOf(a),
-        {
-          name: 'Oficial',
-          provider: 'cloud-api',
-          phoneNumber: '+5511955550001',
-          phoneNumberId: '106540352242922',
-          wabaId: '102290129340398',
-          accessToken: 'EAAG-media-token',
-          appSecret: 'app-secret',
-          verifyToken: 'verify-token-123',
-        },
-        t.config.secretKey,
-      ),
+    setChannelSender(t.db, appSender!)
+    const ch = await newChannel(
+      t.db,
+      actorOf(a),
+      cloudChannelForm({
+        name: 'Oficial',
+        phoneNumber: '+5511955550001',
+        accessToken: 'EAAG-media-token',
+        appSecret: 'app-secret',
+        verifyToken: 'verify-token-123',
+      }),
+      t.config.secretKey,
     )
     cloud = ch.id
   })
@@ -894,7 +892,7 @@ describe('Baileys: the real supervisor through a fake socket', () => {
   let ref: { orgId: string; channelId: string }
   let sock: FakeTransport
   beforeAll(async () => {
-    setChannelSender(t.db, whatsappSender)
+    setChannelSender(t.db, appSender!)
     const supervisor = createBaileysSupervisor({
       db: t.db,
       secretKey: t.config.secretKey,
@@ -907,23 +905,7 @@ describe('Baileys: the real supervisor through a fake socket', () => {
       sleep: async () => {},
     })
     configureWhatsApp(t.db, { config: t.config, supervisor })
-    const ch = await asA((tx) =>
-      createChannelUseCase(
-        tx,
-        actorOf(a),
-        {
-          name: 'Celular',
-          provider: 'baileys',
-          phoneNumber: '',
-          phoneNumberId: '',
-          wabaId: '',
-          accessToken: '',
-          appSecret: '',
-          verifyToken: '',
-        },
-        t.config.secretKey,
-      ),
-    )
+    const ch = await newChannel(t.db, actorOf(a), bareChannelForm('Celular'), t.config.secretKey)
     ref = { orgId: a.orgId, channelId: ch.id }
     await supervisor.start(ref)
     sock = transports.at(-1)!

@@ -435,7 +435,7 @@ export const inboxMediaJob = defineOrgJob<{ messageId: string }>({
     if (!channel) return fail('channel_gone', 'The channel no longer exists')
     let got: DownloadedMedia
     try {
-      const sender = await senderFor(ctx.orgId, channel)
+      const sender = await senderFor(ctx.db, ctx.orgId, channel)
       if (!sender.download)
         throw Object.assign(new Error('This channel cannot download media'), {
           permanent: true,

@@ -123,7 +123,7 @@ export const inboxSendJob: OrgJob<{ messageId: string; parks?: number }> = defin
           : { kind: 'text', to: m.to, text: m.body ?? '', ...reply }
     let providerMessageId: string
     try {
-      const sender = await senderFor(ctx.orgId, channel)
+      const sender = await senderFor(ctx.db, ctx.orgId, channel)
       providerMessageId = (await sender.send(req)).providerMessageId
     } catch (err) {
       const permanent = isSendError(err) && err.permanent

@@ -6,12 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestDb } from '../../../test/db'
 import type { Db } from '../../platform/db/client'
-import { withOrg } from '../../platform/db/tenancy'
 import { signUp } from '../auth/auth.usecases'
 import type { Actor } from '../orgs/orgs.usecases'
 import type { ChannelRef } from './whatsapp.baileys-auth'
 import { createSocketLease } from './whatsapp.baileys-lease'
-import { createChannel } from './whatsapp.channels'
+import { bareChannelForm, newChannel } from './whatsapp.fixtures'
 
 const SECRET = 'test-secret-key-test-secret-key-0123'
 let db: Db
@@ -30,23 +29,7 @@ async function org(name: string): Promise<Actor> {
 }
 
 async function channel(actor: Actor): Promise<ChannelRef> {
-  const c = await withOrg(db, actor.orgId, (tx) =>
-    createChannel(
-      tx,
-      actor,
-      {
-        name: 'Celular',
-        provider: 'baileys',
-        phoneNumber: '',
-        phoneNumberId: '',
-        wabaId: '',
-        accessToken: '',
-        appSecret: '',
-        verifyToken: '',
-      },
-      SECRET,
-    ),
-  )
+  const c = await newChannel(db, actor, bareChannelForm('Celular'), SECRET)
   return { orgId: actor.orgId, channelId: c.id }
 }
 

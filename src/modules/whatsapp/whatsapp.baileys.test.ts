@@ -16,7 +16,6 @@ import {
 } from '@whiskeysockets/baileys'
 import { createTestDb } from '../../../test/db'
 import type { Db } from '../../platform/db/client'
-import { withOrg } from '../../platform/db/tenancy'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { signUp } from '../auth/auth.usecases'
 import type { Actor } from '../orgs/orgs.usecases'
@@ -32,7 +31,7 @@ import {
   waMediaMessage,
 } from './whatsapp.baileys'
 import { createSocketLease } from './whatsapp.baileys-lease'
-import { createChannel } from './whatsapp.channels'
+import { bareChannelForm, newChannel as newChannelRow } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { deliverTo } from './whatsapp.runtime'
 
@@ -127,23 +126,7 @@ function supervisor(o: Partial<SupervisorOptions> = {}) {
 }
 
 async function newChannel(name = 'Celular da Ana') {
-  const c = await withOrg(db, actor.orgId, (tx) =>
-    createChannel(
-      tx,
-      actor,
-      {
-        name,
-        provider: 'baileys',
-        phoneNumber: '',
-        phoneNumberId: '',
-        wabaId: '',
-        accessToken: '',
-        appSecret: '',
-        verifyToken: '',
-      },
-      SECRET,
-    ),
-  )
+  const c = await newChannelRow(db, actor, bareChannelForm(name), SECRET)
   return { orgId: actor.orgId, channelId: c.id }
 }
 const row = async (id: string) =>

@@ -410,6 +410,7 @@ interface Entry {
   failures: number
   /** Times of (re)connects, for the loop guard. */
   connects: number[]
+  /** The pending reconnect (after a backoff, or when another instance's lease could have lapsed). */
   timer: unknown
   /** Status writes, in order. */
   writes: Promise<unknown>
@@ -417,8 +418,8 @@ interface Entry {
   lastSendAt: number
   /** Resolved at the first QR of the current socket (pairing code requests wait for it). */
   qrSeen: { promise: Promise<void>; resolve: () => void }
-  /** The lease heartbeat (or the wait for another instance's lease to lapse). */
-  leaseTimer: unknown
+  /** The lease heartbeat while this process holds the socket. */
+  heartbeatTimer: unknown
 }
 
 export interface BaileysSupervisor {
@@ -493,26 +494,52 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     }
   }
 
-  /** The loop guard: false (and status 'error') when the channel reconnected too often lately. */
+  /** The loop guard: false when the channel reconnected too often lately (the caller halts it). */
   function allowConnect(e: Entry) {
     const t = now()
     e.connects = e.connects.filter((x) => t - x < window.ms)
     if (e.connects.length >= window.max) {
-      e.stopped = true
-      entries.delete(e.ref.channelId)
       log.error('whatsapp.baileys.reconnect_loop', {
         channelId: e.ref.channelId,
         connects: e.connects.length,
       })
-      void write(
-        e,
-        { status: 'error', detail: 'too_many_reconnects', pairingQr: null, pairingCode: null },
-        { alert: true },
-      )
       return false
     }
     e.connects.push(t)
     return true
+  }
+
+  /** Connects again after `ms`, unless the channel stopped or moved to another socket meanwhile. */
+  function reconnectIn(e: Entry, ms: number) {
+    const gen = e.gen
+    if (e.timer) clearTimer(e.timer)
+    e.timer = setTimer(() => {
+      e.timer = null
+      if (!e.stopped && gen === e.gen) void track(connect(e).catch((err) => failed(e, err)))
+    }, ms)
+  }
+
+  function clearTimers(e: Entry) {
+    if (e.timer) clearTimer(e.timer)
+    if (e.heartbeatTimer) clearTimer(e.heartbeatTimer)
+    e.timer = null
+    e.heartbeatTimer = null
+  }
+
+  /**
+   * Takes the channel out of this process (until the next start): no pending reconnect or heartbeat,
+   * no socket (`logout` first unlinks the device), the final `status` written, then the lease let go
+   * so another instance may take the channel at once.
+   */
+  async function halt(e: Entry, o: { status?: StatusPatch; alert?: boolean; logout?: boolean } = {}) {
+    e.stopped = true
+    e.gen++
+    if (entries.get(e.ref.channelId) === e) entries.delete(e.ref.channelId)
+    clearTimers(e)
+    if (o.logout && e.transport) await e.transport.logout().catch(() => {})
+    closeSocket(e)
+    await (o.status ? write(e, o.status, { alert: o.alert }) : e.writes)
+    await releaseLease(e)
   }
 
   /**
@@ -520,19 +547,15 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
    * nothing, and look again once that lease could have lapsed (its holder died or let go).
    */
   function waitForLease(e: Entry, lease: SocketLease) {
-    const gen = e.gen
     log.info('whatsapp.baileys.lease_held_elsewhere', { channelId: e.ref.channelId })
-    e.leaseTimer = setTimer(() => {
-      e.leaseTimer = null
-      if (!e.stopped && gen === e.gen) void track(connect(e).catch((err) => failed(e, err)))
-    }, lease.ttlMs)
+    reconnectIn(e, lease.ttlMs)
   }
 
   /** Renews the lease while the socket of generation `gen` lives; a lost lease closes the socket. */
   function heartbeat(e: Entry, lease: SocketLease, gen: number) {
-    e.leaseTimer = setTimer(
+    e.heartbeatTimer = setTimer(
       () => {
-        e.leaseTimer = null
+        e.heartbeatTimer = null
         if (e.stopped || gen !== e.gen) return
         void track(
           lease
@@ -560,13 +583,16 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
 
   async function connect(e: Entry) {
     if (e.stopped) return
+    clearTimers(e) // this connect replaces any pending one, and the old socket's heartbeat
     if (opts.lease) {
-      if (e.leaseTimer) clearTimer(e.leaseTimer)
-      e.leaseTimer = null
       if (!(await opts.lease.acquire(e.ref))) return waitForLease(e, opts.lease)
       if (e.stopped) return opts.lease.release(e.ref)
     }
-    if (!allowConnect(e)) return
+    if (!allowConnect(e))
+      return halt(e, {
+        status: { status: 'error', detail: 'too_many_reconnects', pairingQr: null, pairingCode: null },
+        alert: true,
+      })
     const gen = ++e.gen
     if (opts.lease) heartbeat(e, opts.lease, gen)
     e.qrSeen = deferred()
@@ -628,16 +654,10 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
   /** A connect that threw (unreadable credentials, database down): stop with status error. */
   async function failed(e: Entry, err: unknown, rethrow = false) {
     log.error('whatsapp.baileys.connect_failed', { channelId: e.ref.channelId, err })
-    e.stopped = true
-    if (entries.get(e.ref.channelId) === e) entries.delete(e.ref.channelId)
-    if (e.leaseTimer) clearTimer(e.leaseTimer)
-    closeSocket(e)
-    await write(
-      e,
-      { status: 'error', detail: 'start_failed', pairingQr: null, pairingCode: null },
-      { alert: true },
-    )
-    await releaseLease(e)
+    await halt(e, {
+      status: { status: 'error', detail: 'start_failed', pairingQr: null, pairingCode: null },
+      alert: true,
+    })
     if (rethrow) throw err
   }
 
@@ -666,15 +686,10 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       code === DISCONNECT.multideviceMismatch ||
       code === DISCONNECT.connectionReplaced
     ) {
-      e.stopped = true
-      entries.delete(id)
-      if (e.leaseTimer) clearTimer(e.leaseTimer)
-      void track(releaseLease(e))
       const replaced = code === DISCONNECT.connectionReplaced
       log.error('whatsapp.baileys.stopped', { channelId: id, code })
-      await write(
-        e,
-        {
+      return halt(e, {
+        status: {
           status: replaced ? 'closed' : 'forbidden',
           detail: replaced
             ? 'replaced'
@@ -684,9 +699,8 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
           pairingQr: null,
           pairingCode: null,
         },
-        { alert: true },
-      )
-      return
+        alert: true,
+      })
     }
     // Transient: back off (exponential, jittered), then a new socket.
     e.failures++
@@ -694,10 +708,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       Math.min(backoff.maxMs, backoff.baseMs * 2 ** (e.failures - 1)) * (0.5 + random() / 2),
     )
     await write(e, { status: 'connecting', detail: `retry_in_ms:${delay}` })
-    e.timer = setTimer(() => {
-      e.timer = null
-      if (!e.stopped && gen === e.gen) void track(connect(e).catch((err) => failed(e, err)))
-    }, delay)
+    if (!e.stopped && gen === e.gen) reconnectIn(e, delay)
   }
 
   async function start(ref: ChannelRef) {
@@ -719,7 +730,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       sends: Promise.resolve(),
       lastSendAt: 0,
       qrSeen: deferred(),
-      leaseTimer: null,
+      heartbeatTimer: null,
     }
     entries.set(ref.channelId, e)
     const p = connect(e)
@@ -732,17 +743,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
   async function stop(channelId: string, o: { logout?: boolean } = {}) {
     await starting.get(channelId)?.catch(() => {})
     const e = entries.get(channelId)
-    if (!e) return
-    e.stopped = true
-    e.gen++
-    entries.delete(channelId)
-    if (e.timer) clearTimer(e.timer)
-    if (e.leaseTimer) clearTimer(e.leaseTimer)
-    e.leaseTimer = null
-    if (o.logout && e.transport) await e.transport.logout().catch(() => {})
-    closeSocket(e)
-    await e.writes
-    await releaseLease(e)
+    if (e) await halt(e, o)
   }
 
   /** Lets another instance take the channel at once (instead of after the lease lapses). */

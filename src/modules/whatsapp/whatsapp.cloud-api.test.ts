@@ -8,6 +8,7 @@ import { createHash, createHmac } from 'node:crypto'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { graphError, parseCloudWebhook } from './whatsapp.cloud-api'
+import { cloudChannelForm } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { createProvider, SendError, sendRequest } from './whatsapp.provider'
 
@@ -576,16 +577,10 @@ describe('the webhook route /webhooks/whatsapp/:channelId', () => {
   beforeAll(async () => {
     t = await createTestApp({ FACEBOOK_GRAPH_URL: graphUrl })
     a = await signUpClient(t, { orgName: 'Cloud Org' })
-    const res = await a.client.post('/settings/channels', {
-      name: 'Vendas',
-      provider: 'cloud-api',
-      phoneNumber: '(11) 98765-0000',
-      phoneNumberId: '106540352242922',
-      wabaId: '102290129340398',
-      accessToken: 'EAAG-test-token-1234',
-      appSecret: 'app-secret-123',
-      verifyToken: 'verify-me-please',
-    })
+    const res = await a.client.post(
+      '/settings/channels',
+      cloudChannelForm({ verifyToken: 'verify-me-please' }),
+    )
     expect(res.status).toBe(303)
     channelId = res.headers.get('location')!.split('/').pop()!
   })

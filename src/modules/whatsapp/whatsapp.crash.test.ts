@@ -12,10 +12,9 @@ import { join } from 'node:path'
 import { createTestDatabaseUrl, TEST_DATABASE_URL } from '../../../test/db'
 import { createDb } from '../../platform/db/client'
 import { migrate } from '../../platform/db/migrate'
-import { withOrg } from '../../platform/db/tenancy'
 import { spawnChild } from '../../platform/events/events.fixtures'
 import { signUp } from '../auth/auth.usecases'
-import { createChannel } from './whatsapp.channels'
+import { cloudChannelForm, newChannel } from './whatsapp.fixtures'
 
 const CHILD = join(import.meta.dir, 'whatsapp.child-server.ts')
 const SECRET = 'crash-secret-key-crash-secret-key-0123'
@@ -72,22 +71,17 @@ async function scenario(target: Target) {
     orgName: 'Imobiliária Crash',
     locale: 'pt-BR',
   })
-  const channel = await withOrg(db, org.id, (tx) =>
-    createChannel(
-      tx,
-      { orgId: org.id, userId: user.id, role: 'owner', ip: null },
-      {
-        name: 'Vendas',
-        provider: 'cloud-api',
-        phoneNumber: '(11) 3333-0000',
-        phoneNumberId: PHONE_NUMBER_ID,
-        wabaId: '102290129340398',
-        accessToken: 'EAAG-crash-token-0001',
-        appSecret: APP_SECRET,
-        verifyToken: 'crash-verify-token',
-      },
-      SECRET,
-    ),
+  const channel = await newChannel(
+    db,
+    { orgId: org.id, userId: user.id, role: 'owner', ip: null },
+    cloudChannelForm({
+      phoneNumber: '(11) 3333-0000',
+      phoneNumberId: PHONE_NUMBER_ID,
+      accessToken: 'EAAG-crash-token-0001',
+      appSecret: APP_SECRET,
+      verifyToken: 'crash-verify-token',
+    }),
+    SECRET,
   )
   await db.close() // PGlite: one process at a time on a data directory
 

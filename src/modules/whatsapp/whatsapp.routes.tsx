@@ -29,7 +29,6 @@ import { type AppDeps, type OrgCtx, requestMeta, requireOrg, setFlash } from '..
 import { AppError, Check, FormError } from '../../platform/http/errors'
 import { field, fields, html, redirect, uiOf, withForm } from '../../platform/http/respond'
 import { toE164 } from '../../shared/phone'
-import { setChannelSender } from '../inbox/inbox.channel'
 import { resumeChannel } from '../inbox/inbox.usecases'
 import { clearAuthState } from './whatsapp.baileys-auth'
 import {
@@ -46,7 +45,7 @@ import {
 } from './whatsapp.channels'
 import { WHATSAPP_CHANNEL_ERRORS } from './whatsapp.errors'
 import { headerSubset, storeWebhookEvent } from './whatsapp.inbound'
-import { createProvider, sendRequest, type WhatsAppProvider } from './whatsapp.provider'
+import { createProvider, type WhatsAppProvider } from './whatsapp.provider'
 import { configureWhatsApp, providerFor, type WhatsAppRuntime, whatsappRuntime } from './whatsapp.runtime'
 import {
   cancelSwitch,
@@ -73,12 +72,9 @@ export function whatsappRoutes(deps: AppDeps) {
   configureWhatsApp(db, { config, log })
   // Read per use: server.ts and tests may attach another supervisor after the routes are built.
   const rt = (): WhatsAppRuntime => whatsappRuntime(db)
-  // The inbox sends through the channel's ACTIVE provider, resolved at send time.
-  setChannelSender(db, async ({ orgId, channel }) => {
-    const row = await withOrg(db, orgId, (tx) => getChannel(tx, channel.id))
-    const provider = providerFor(rt(), row)
-    return { send: (req) => sendRequest(provider, req) }
-  })
+  // The inbox reaches the channel's active provider through `whatsappSender` (registered by
+  // inboxRoutes): send and media download. Registering a second resolver here replaced that one
+  // (the routes are used after the inbox's) with a send-only one, and every download failed.
 
   const scope = (r: OrgCtx) => ({ orgId: r.org.orgId, userId: r.auth.user.id })
   const admin = (request: Request) => requireOrg(deps, request, [...ADMINS])

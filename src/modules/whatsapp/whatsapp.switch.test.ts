@@ -17,6 +17,7 @@ import { withOrg } from '../../platform/db/tenancy'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { inbound, inboxWorker, receive } from '../inbox/inbox.fixtures'
 import { createBaileysSupervisor, type WaTransport, waMessageId } from './whatsapp.baileys'
+import { cloudApiFields } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { configureWhatsApp, deliverTo, whatsappRuntime } from './whatsapp.runtime'
 
@@ -95,13 +96,7 @@ async function sandboxChannel(client = a.client, name = 'Vendas') {
   return idFrom(res)
 }
 const cloudForm = (token: string, extra: Record<string, string> = {}) => ({
-  provider: 'cloud-api',
-  phoneNumber: '(11) 98765-0000',
-  phoneNumberId: '106540352242922',
-  wabaId: '102290129340398',
-  accessToken: token,
-  appSecret: 'switch-app-secret',
-  verifyToken: '',
+  ...cloudApiFields({ accessToken: token, appSecret: 'switch-app-secret' }),
   confirm: '1',
   ...extra,
 })

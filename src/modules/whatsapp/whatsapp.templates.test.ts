@@ -14,6 +14,7 @@ import { withOrg, withSystem } from '../../platform/db/tenancy'
 import { enqueueSystem } from '../../platform/jobs/jobs.queue'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { inbound, inboxWorker, receive } from '../inbox/inbox.fixtures'
+import { cloudChannelForm } from './whatsapp.fixtures'
 import {
   paramField,
   parseTemplate,
@@ -40,16 +41,8 @@ const templateId = async (name: string, channelId = cloud) =>
     ])
   )[0]!.id
 
-const cloudForm = (name: string) => ({
-  name,
-  provider: 'cloud-api',
-  phoneNumber: '(11) 98765-0000',
-  phoneNumberId: '106540352242922',
-  wabaId: '102290129340398',
-  accessToken: 'EAAG-templates-token-0001',
-  appSecret: 'templates-app-secret',
-  verifyToken: '',
-})
+const cloudForm = (name: string) =>
+  cloudChannelForm({ name, accessToken: 'EAAG-templates-token-0001', appSecret: 'templates-app-secret' })
 
 beforeAll(async () => {
   t = await createTestApp({ FACEBOOK_GRAPH_URL: graph.url })
