@@ -19,6 +19,7 @@ import m0014 from './0014_whatsapp_switch_templates.sql' with { type: 'text' }
 import m0015 from './0015_lead_name_keys.sql' with { type: 'text' }
 import m0016 from './0016_session_lookup.sql' with { type: 'text' }
 import m0017 from './0017_baileys_socket_lease.sql' with { type: 'text' }
+import m0018 from './0018_import_format_owner.sql' with { type: 'text' }
 
 export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0001_foundation', sql: m0001 },
@@ -38,4 +39,5 @@ export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0015_lead_name_keys', sql: m0015 },
   { id: '0016_session_lookup', sql: m0016 },
   { id: '0017_baileys_socket_lease', sql: m0017 },
+  { id: '0018_import_format_owner', sql: m0018 },
 ]

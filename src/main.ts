@@ -26,7 +26,9 @@ Commands:
                  (or LOVED_ADMIN_EMAIL, LOVED_ADMIN_PASSWORD, LOVED_ADMIN_NAME, LOVED_ADMIN_ORG)
   import         Import leads from a CSV file (same pipeline as the UI: dedup, scoring, report):
                    FILE.csv --org SLUG [--dedup auto|review|off] [--pipeline ID [--stage ID]]
-                   [--source TEXT] [--tags a,b]
+                   [--source TEXT] [--tags a,b] [--encoding auto|utf-8|latin1]
+                   [--delimiter auto|";"|,|tab]  (detected unless given)
+                   An "Owner"/"Responsável" column sets the owner (member email or name).
   export         Write the organization's leads as CSV (UTF-8 with BOM, ";" for Excel pt-BR):
                    --org SLUG [--out FILE] [--separator ";"|,|tab] [--owner ID|none] [--tag T]
                    [--source S] [--q TEXT] [--score-min N] [--score-max N] [--from DATE] [--to DATE]

@@ -166,6 +166,69 @@ describe('CSV import in the browser', () => {
   })
 })
 
+describe('CSV import: separator override and an Owner column', () => {
+  test('a ";" file detected as ",": pick the separator, the columns come back; owners by name or reported', async () => {
+    const page = await e2e.newPage()
+    const email = uniqueEmail('bia')
+    await signUpViaForm(e2e.base, page, { name: 'Bia Dona', email, org: 'Donos do Lead' })
+    await page.goto(`${e2e.base}/leads/import`)
+    await settled(page)
+    // More commas than semicolons on the header line: detection picks ",".
+    const csv =
+      'Nome;Telefone;Vendedor;Observações (ligar, whats, e-mail, visita, feira)\n' +
+      'Otávio Lima;11 95555-0001;bia dona;ligar, depois whats\n' +
+      `Paula Reis;11 95555-0002;${email.toUpperCase()};\n` +
+      'Quésia Melo;11 95555-0003;Fulano de Tal;feira, visita\n'
+    await page
+      .locator('#import-file')
+      .setInputFiles({ name: 'vendedores.csv', mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') })
+    await page.getByRole('button', { name: 'Continue' }).click()
+    await page.waitForURL(/\/leads\/import\/[0-9a-f-]{36}$/)
+    await settled(page)
+    const importUrl = page.url()
+    expect(await page.locator('#f-delimiter').inputValue()).toBe('auto')
+    await expectLocator(page.locator('.page-head')).toContainText('separated by commas')
+    // Split on the commas: the first column holds the whole "Nome;Telefone;Vendedor;…" text.
+    expect(await page.locator('#map-0').inputValue()).toBe('')
+
+    // Choose ";": the stored file is read again and the mapping swapped in place (no navigation).
+    await page.evaluate(() => {
+      ;(window as unknown as { __same: boolean }).__same = true
+    })
+    await page.locator('#f-delimiter').selectOption(';')
+    await page.waitForSelector('[data-testid="format-changed"]')
+    await settled(page)
+    expect(await page.evaluate(() => (window as unknown as { __same?: boolean }).__same)).toBe(true)
+    await expectLocator(page.locator('.page-head')).toContainText('3 rows · UTF-8 · separated by semicolons')
+    expect(await page.locator('#f-delimiter').inputValue()).toBe(';')
+    expect(await page.locator('#map-0').inputValue()).toBe('fullName')
+    expect(await page.locator('#map-1').inputValue()).toBe('phone')
+    expect(await page.locator('#map-2').inputValue()).toBe('owner')
+    // The preview names the member found and warns about the one that is not.
+    const preview = page.locator('[data-testid="preview"]')
+    await expectLocator(preview).toContainText('Bia Dona')
+    await expectLocator(preview).toContainText('Owner "Fulano de Tal" was not found among the members')
+    // The note column, mapped by hand: the preview follows (htmx).
+    await page.locator('#map-3').selectOption('note')
+    await expectLocator(preview).toContainText('ligar, depois whats')
+    await shot(page, 'format-owner', true)
+    const phone = await e2e.newPage({ ...phoneOpts, storageState: await page.context().storageState() })
+    await phone.goto(importUrl)
+    await settled(phone)
+    await shot(phone, 'format-owner-phone', true)
+    await phone.close()
+
+    await page.locator('[data-testid="start-import"]').click()
+    await page.waitForSelector('[data-testid="report-rows"]', { timeout: 120_000 })
+    await expectLocator(page.locator('.import-stat.stat-created .value')).toHaveText('3')
+    const report = page.locator('[data-testid="report-rows"]')
+    await expectLocator(report).toContainText('New lead, with a warning')
+    await expectLocator(report).toContainText('Owner "Fulano de Tal" was not found among the members')
+    await expectLocator(report).toContainText('Quésia Melo')
+    await shot(page, 'owner-report', true)
+  })
+})
+
 /** playwright-core has no test runner: a tiny poll-based `expect` for locators. */
 function expectLocator(l: ReturnType<Page['locator']>) {
   const poll = async (check: () => Promise<boolean>, what: string) => {

@@ -5,6 +5,7 @@
  */
 import type {
   CustomFieldRef,
+  FormatChoice,
   ImportSettings,
   PreviewRow,
   Progress,
@@ -225,234 +226,351 @@ export interface MappingProps {
   /** The first non-empty value of each column, from the preview rows. */
   samples: string[]
   country: string
+  /** The encoding and separator selects ('auto' while they are what detection found). */
+  format: FormatChoice
+  /** The file was just read again with another format: say so (the columns may have changed). */
+  formatChanged?: boolean
   error?: FormError | null
+}
+
+const delimName = (d: string) => (d === ';' ? 'semicolon' : d === ',' ? 'comma' : 'tab')
+const encodingLabel = (e: string) => (e === 'utf-8' ? 'UTF-8' : 'Latin-1 (Windows-1252)')
+
+/**
+ * Encoding and separator, for when detection was wrong. A change re-reads the stored file (htmx:
+ * the whole mapping is swapped, as the columns may change); without JS, "Read again" submits.
+ */
+function FormatCard({ ui, imp, format, error }: MappingProps) {
+  const { t } = ui
+  const url = importUrl(imp.id)
+  const detectedEnc = imp.detectedEncoding ?? imp.encoding
+  const detectedDelim = imp.detectedDelimiter ?? imp.delimiter
+  const encErr = error?.fields.encoding
+  const delimErr = error?.fields.delimiter
+  return (
+    <section
+      class="card import-format"
+      aria-labelledby="format-title"
+      hx-post={`${url}/preview`}
+      hx-trigger="change"
+      hx-include="#mapping-form"
+      hx-target="#import-mapping"
+      hx-select="#import-mapping"
+      hx-swap="outerHTML"
+      hx-push-url="false"
+    >
+      <div class="card-body format-body">
+        <div class="format-titles">
+          <h2 id="format-title" class="import-h2" safe>
+            {t('import.format_title')}
+          </h2>
+          <p class="hint" safe>
+            {t('import.format_hint')}
+          </p>
+        </div>
+        <div class="field format-field">
+          <label for="f-encoding" safe>
+            {t('import.encoding')}
+          </label>
+          <select
+            class="input"
+            id="f-encoding"
+            name="encoding"
+            data-testid="format-encoding"
+            aria-invalid={encErr ? 'true' : undefined}
+            aria-describedby={encErr ? 'f-encoding-err' : undefined}
+          >
+            <option value="auto" selected={format.encoding === 'auto'} safe>
+              {t('import.format.auto', { value: encodingLabel(detectedEnc) })}
+            </option>
+            <option value="utf-8" selected={format.encoding === 'utf-8'} safe>
+              {t('import.encoding.utf8')}
+            </option>
+            <option value="windows-1252" selected={format.encoding === 'windows-1252'} safe>
+              {t('import.encoding.latin1')}
+            </option>
+          </select>
+          {encErr ? <FieldError id="f-encoding-err" text={t(encErr)} /> : ''}
+        </div>
+        <div class="field format-field">
+          <label for="f-delimiter" safe>
+            {t('import.delimiter')}
+          </label>
+          <select
+            class="input"
+            id="f-delimiter"
+            name="delimiter"
+            data-testid="format-delimiter"
+            aria-invalid={delimErr ? 'true' : undefined}
+            aria-describedby={delimErr ? 'f-delimiter-err' : undefined}
+          >
+            <option value="auto" selected={format.delimiter === 'auto'} safe>
+              {t('import.format.auto', { value: t(`import.delim_opt.${delimName(detectedDelim)}`) })}
+            </option>
+            <option value=";" selected={format.delimiter === ';'} safe>
+              {t('import.delim_opt.semicolon')}
+            </option>
+            <option value="," selected={format.delimiter === ','} safe>
+              {t('import.delim_opt.comma')}
+            </option>
+            <option value="tab" selected={format.delimiter === '\t'} safe>
+              {t('import.delim_opt.tab')}
+            </option>
+          </select>
+          {delimErr ? <FieldError id="f-delimiter-err" text={t(delimErr)} /> : ''}
+        </div>
+        <button class="btn format-apply" type="submit" formaction={`${url}/preview`} safe>
+          {t('import.format_apply')}
+        </button>
+      </div>
+      {error?.fields.file ? (
+        <div class="card-body" style="padding-top:0">
+          <div class="alert alert-error" role="alert" safe>
+            {t(error.fields.file, error.params.file)}
+          </div>
+        </div>
+      ) : (
+        ''
+      )}
+    </section>
+  )
 }
 
 export function MappingPage(p: MappingProps) {
   const { ui, imp, settings, customs, stages, error } = p
   const { t } = ui
   const url = importUrl(imp.id)
-  const delim = imp.delimiter === ';' ? 'semicolon' : imp.delimiter === ',' ? 'comma' : 'tab'
+  const delim = delimName(imp.delimiter)
   const target = settings.pipelineId ? `${settings.pipelineId}:${settings.stageId ?? ''}` : ''
   const pipelines = [...new Map(stages.map((s) => [s.pipelineId, s.pipelineName])).entries()]
   return (
     <AppShell ui={ui} title={t('import.title')}>
-      <div class="page-head">
-        <div class="titles">
-          <a class="link import-back" href="/leads/import" safe>
-            {`← ${t('import.back')}`}
-          </a>
-          <h1 safe>{t('import.map_title', { file: imp.filename })}</h1>
-          <p class="muted" safe>
-            {t('import.file_summary', {
-              rows: num(ui, imp.totalRows),
-              encoding: imp.encoding === 'utf-8' ? 'UTF-8' : 'Latin-1 (Windows-1252)',
-              delimiter: t(`import.delim.${delim}`),
-            })}
-          </p>
+      <div id="import-mapping" class="import-mapping">
+        <div class="page-head">
+          <div class="titles">
+            <a class="link import-back" href="/leads/import" safe>
+              {`← ${t('import.back')}`}
+            </a>
+            <h1 safe>{t('import.map_title', { file: imp.filename })}</h1>
+            <p class="muted" safe>
+              {t('import.file_summary', {
+                rows: num(ui, imp.totalRows),
+                encoding: encodingLabel(imp.encoding),
+                delimiter: t(`import.delim.${delim}`),
+              })}
+            </p>
+          </div>
         </div>
-      </div>
-      <form method="post" action={`${url}/start`} class="import-form" id="mapping-form">
-        <div
-          class="import-grid"
-          hx-post={`${url}/preview`}
-          hx-trigger="change delay:150ms"
-          hx-include="#mapping-form"
-          hx-target="#import-preview"
-          hx-select="#import-preview"
-          hx-swap="outerHTML"
-          hx-push-url="false"
-        >
-          <section class="card" aria-labelledby="cols-title">
-            <div class="card-head">
-              <div>
-                <h2 id="cols-title" class="import-h2" safe>
-                  {t('import.columns_title')}
-                </h2>
-                <p class="hint" safe>
-                  {t('import.columns_hint')}
-                </p>
-              </div>
-            </div>
-            {error?.fields.mapping ? (
-              <div class="card-body" style="padding-bottom:0">
-                <div class="alert alert-error" role="alert" id="mapping-err" safe>
-                  {t(error.fields.mapping, error.params.mapping)}
+        {p.formatChanged ? (
+          <div class="alert alert-info" role="status" data-testid="format-changed" safe>
+            {t('import.format_changed')}
+          </div>
+        ) : (
+          ''
+        )}
+        <form method="post" action={`${url}/start`} class="import-form" id="mapping-form">
+          <FormatCard {...p} />
+          <div
+            class="import-grid"
+            hx-post={`${url}/preview`}
+            hx-trigger="change delay:150ms"
+            hx-include="#mapping-form"
+            hx-target="#import-preview"
+            hx-select="#import-preview"
+            hx-swap="outerHTML"
+            hx-push-url="false"
+          >
+            <section class="card" aria-labelledby="cols-title">
+              <div class="card-head">
+                <div>
+                  <h2 id="cols-title" class="import-h2" safe>
+                    {t('import.columns_title')}
+                  </h2>
+                  <p class="hint" safe>
+                    {t('import.columns_hint')}
+                  </p>
                 </div>
               </div>
-            ) : (
-              ''
-            )}
-            <div class="table-wrap">
-              <table class="table map-table">
-                <thead>
-                  <tr>
-                    <th safe>{t('import.col.column')}</th>
-                    <th class="hide-sm" safe>
-                      {t('import.col.sample')}
-                    </th>
-                    <th safe>{t('import.col.field')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {imp.headers.map((_, i) => {
-                    const label = columnLabel(t, imp.headers, i)
-                    const current = settings.mapping[i] ?? ''
-                    return (
-                      <tr class={current ? 'mapped' : 'unmapped'}>
-                        <td>
-                          <label for={`map-${i}`} class="map-col" safe>
-                            {label}
-                          </label>
-                          <div class="subtle map-sample-sm truncate" safe>
+              {error?.fields.mapping ? (
+                <div class="card-body" style="padding-bottom:0">
+                  <div class="alert alert-error" role="alert" id="mapping-err" safe>
+                    {t(error.fields.mapping, error.params.mapping)}
+                  </div>
+                </div>
+              ) : (
+                ''
+              )}
+              <div class="table-wrap">
+                <table class="table map-table">
+                  <thead>
+                    <tr>
+                      <th safe>{t('import.col.column')}</th>
+                      <th class="hide-sm" safe>
+                        {t('import.col.sample')}
+                      </th>
+                      <th safe>{t('import.col.field')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {imp.headers.map((_, i) => {
+                      const label = columnLabel(t, imp.headers, i)
+                      const current = settings.mapping[i] ?? ''
+                      return (
+                        <tr class={current ? 'mapped' : 'unmapped'}>
+                          <td>
+                            <label for={`map-${i}`} class="map-col" safe>
+                              {label}
+                            </label>
+                            <div class="subtle map-sample-sm truncate" safe>
+                              {p.samples[i] ?? ''}
+                            </div>
+                          </td>
+                          <td class="hide-sm subtle truncate map-sample" safe>
                             {p.samples[i] ?? ''}
-                          </div>
-                        </td>
-                        <td class="hide-sm subtle truncate map-sample" safe>
-                          {p.samples[i] ?? ''}
-                        </td>
-                        <td>
-                          <select class="input" id={`map-${i}`} name={`map.${i}`} data-testid={`map-${i}`}>
-                            <option value="" selected={!current} safe>
-                              {t('import.field.ignore')}
-                            </option>
-                            <optgroup label={t('import.base_group')}>
-                              {BASE_TARGETS.map((f) => (
-                                <option value={f} selected={current === f} safe>
-                                  {t(`import.field.${f}`)}
-                                </option>
-                              ))}
-                            </optgroup>
-                            {customs.length ? (
-                              <optgroup label={t('import.custom_group')}>
-                                {customs.map((c) => (
-                                  <option
-                                    value={`custom.${c.key}`}
-                                    selected={current === `custom.${c.key}`}
-                                    safe
-                                  >
-                                    {c.label}
+                          </td>
+                          <td>
+                            <select class="input" id={`map-${i}`} name={`map.${i}`} data-testid={`map-${i}`}>
+                              <option value="" selected={!current} safe>
+                                {t('import.field.ignore')}
+                              </option>
+                              <optgroup label={t('import.base_group')}>
+                                {BASE_TARGETS.map((f) => (
+                                  <option value={f} selected={current === f} safe>
+                                    {t(`import.field.${f}`)}
                                   </option>
                                 ))}
                               </optgroup>
-                            ) : (
-                              ''
-                            )}
-                          </select>
-                        </td>
-                      </tr>
-                    )
-                  })}
-                </tbody>
-              </table>
-            </div>
-          </section>
-          <section class="card" aria-labelledby="opts-title">
-            <div class="card-head">
-              <h2 id="opts-title" class="import-h2" safe>
-                {t('import.options_title')}
-              </h2>
-            </div>
-            <div class="card-body form-grid">
-              <fieldset class="import-fieldset">
-                <legend class="label" safe>
-                  {t('import.dedup')}
-                </legend>
-                {(['auto', 'review', 'off'] as const).map((mode) => (
-                  <label class="radio-card">
-                    <input type="radio" name="dedup" value={mode} checked={settings.dedup === mode} />
-                    <span>
-                      <span class="radio-title" safe>
-                        {t(`import.dedup.${mode}`)}
+                              {customs.length ? (
+                                <optgroup label={t('import.custom_group')}>
+                                  {customs.map((c) => (
+                                    <option
+                                      value={`custom.${c.key}`}
+                                      selected={current === `custom.${c.key}`}
+                                      safe
+                                    >
+                                      {c.label}
+                                    </option>
+                                  ))}
+                                </optgroup>
+                              ) : (
+                                ''
+                              )}
+                            </select>
+                          </td>
+                        </tr>
+                      )
+                    })}
+                  </tbody>
+                </table>
+              </div>
+            </section>
+            <section class="card" aria-labelledby="opts-title">
+              <div class="card-head">
+                <h2 id="opts-title" class="import-h2" safe>
+                  {t('import.options_title')}
+                </h2>
+              </div>
+              <div class="card-body form-grid">
+                <fieldset class="import-fieldset">
+                  <legend class="label" safe>
+                    {t('import.dedup')}
+                  </legend>
+                  {(['auto', 'review', 'off'] as const).map((mode) => (
+                    <label class="radio-card">
+                      <input type="radio" name="dedup" value={mode} checked={settings.dedup === mode} />
+                      <span>
+                        <span class="radio-title" safe>
+                          {t(`import.dedup.${mode}`)}
+                        </span>
+                        <span class="hint" safe>
+                          {t(`import.dedup.${mode}_hint`)}
+                        </span>
                       </span>
-                      <span class="hint" safe>
-                        {t(`import.dedup.${mode}_hint`)}
-                      </span>
-                    </span>
-                  </label>
-                ))}
-              </fieldset>
-              <div class="field">
-                <label for="f-target" safe>
-                  {t('import.target')}
-                </label>
-                <select
-                  class="input"
-                  id="f-target"
-                  name="target"
-                  aria-invalid={error?.fields.target ? 'true' : undefined}
-                >
-                  <option value="" selected={!target} safe>
-                    {t('import.target_default')}
-                  </option>
-                  {pipelines.map(([pid, pname]) => (
-                    <optgroup label={pname}>
-                      {stages
-                        .filter((s) => s.pipelineId === pid)
-                        .map((s) => (
-                          <option
-                            value={`${pid}:${s.stageId}`}
-                            selected={target === `${pid}:${s.stageId}`}
-                            safe
-                          >
-                            {`${pname} › ${s.stageName}`}
-                          </option>
-                        ))}
-                    </optgroup>
+                    </label>
                   ))}
-                </select>
-                {error?.fields.target ? <FieldError id="f-target-err" text={t(error.fields.target)} /> : ''}
+                </fieldset>
+                <div class="field">
+                  <label for="f-target" safe>
+                    {t('import.target')}
+                  </label>
+                  <select
+                    class="input"
+                    id="f-target"
+                    name="target"
+                    aria-invalid={error?.fields.target ? 'true' : undefined}
+                  >
+                    <option value="" selected={!target} safe>
+                      {t('import.target_default')}
+                    </option>
+                    {pipelines.map(([pid, pname]) => (
+                      <optgroup label={pname}>
+                        {stages
+                          .filter((s) => s.pipelineId === pid)
+                          .map((s) => (
+                            <option
+                              value={`${pid}:${s.stageId}`}
+                              selected={target === `${pid}:${s.stageId}`}
+                              safe
+                            >
+                              {`${pname} › ${s.stageName}`}
+                            </option>
+                          ))}
+                      </optgroup>
+                    ))}
+                  </select>
+                  {error?.fields.target ? <FieldError id="f-target-err" text={t(error.fields.target)} /> : ''}
+                </div>
+                <div class="field">
+                  <label for="f-defaultSource" safe>
+                    {t('import.default_source')}
+                  </label>
+                  <input
+                    class="input"
+                    id="f-defaultSource"
+                    name="defaultSource"
+                    maxlength={60}
+                    value={settings.defaultSource ?? ''}
+                    aria-describedby="f-defaultSource-hint"
+                  />
+                  <p class="hint" id="f-defaultSource-hint" safe>
+                    {t('import.default_source_hint')}
+                  </p>
+                  {error?.fields.defaultSource ? (
+                    <FieldError id="f-defaultSource-err" text={t(error.fields.defaultSource)} />
+                  ) : (
+                    ''
+                  )}
+                </div>
+                <div class="field">
+                  <label for="f-defaultTags" safe>
+                    {t('import.default_tags')}
+                  </label>
+                  <input
+                    class="input"
+                    id="f-defaultTags"
+                    name="defaultTags"
+                    value={settings.defaultTags.join(', ')}
+                    aria-describedby="f-defaultTags-hint"
+                  />
+                  <p class="hint" id="f-defaultTags-hint" safe>
+                    {t('import.default_tags_hint')}
+                  </p>
+                </div>
               </div>
-              <div class="field">
-                <label for="f-defaultSource" safe>
-                  {t('import.default_source')}
-                </label>
-                <input
-                  class="input"
-                  id="f-defaultSource"
-                  name="defaultSource"
-                  maxlength={60}
-                  value={settings.defaultSource ?? ''}
-                  aria-describedby="f-defaultSource-hint"
-                />
-                <p class="hint" id="f-defaultSource-hint" safe>
-                  {t('import.default_source_hint')}
-                </p>
-                {error?.fields.defaultSource ? (
-                  <FieldError id="f-defaultSource-err" text={t(error.fields.defaultSource)} />
-                ) : (
-                  ''
-                )}
-              </div>
-              <div class="field">
-                <label for="f-defaultTags" safe>
-                  {t('import.default_tags')}
-                </label>
-                <input
-                  class="input"
-                  id="f-defaultTags"
-                  name="defaultTags"
-                  value={settings.defaultTags.join(', ')}
-                  aria-describedby="f-defaultTags-hint"
-                />
-                <p class="hint" id="f-defaultTags-hint" safe>
-                  {t('import.default_tags_hint')}
-                </p>
-              </div>
-            </div>
-          </section>
-        </div>
-        <ImportPreview {...p} />
-        <div class="form-actions import-actions">
-          <button class="btn" type="submit" formaction={`${url}/preview`} safe>
-            {t('import.preview_refresh')}
-          </button>
-          <button class="btn btn-primary" type="submit" data-testid="start-import">
-            <span safe>{t('import.start', { rows: num(ui, imp.totalRows) })}</span>
-            <Icon name="arrowRight" />
-          </button>
-        </div>
-      </form>
+            </section>
+          </div>
+          <ImportPreview {...p} />
+          <div class="form-actions import-actions">
+            <button class="btn" type="submit" formaction={`${url}/preview`} safe>
+              {t('import.preview_refresh')}
+            </button>
+            <button class="btn btn-primary" type="submit" data-testid="start-import">
+              <span safe>{t('import.start', { rows: num(ui, imp.totalRows) })}</span>
+              <Icon name="arrowRight" />
+            </button>
+          </div>
+        </form>
+      </div>
     </AppShell>
   )
 }
@@ -472,6 +590,7 @@ export function ImportPreview({ ui, imp, settings, customs, preview, country }: 
     source: 'source',
     note: 'note',
   }
+  const hasOwner = targets.includes('owner')
   return (
     <section class="card" id="import-preview" aria-labelledby="preview-title" aria-live="polite">
       <div class="card-head">
@@ -482,6 +601,13 @@ export function ImportPreview({ ui, imp, settings, customs, preview, country }: 
           <p class="hint" safe>
             {t('import.preview_hint')}
           </p>
+          {hasOwner ? (
+            <p class="hint" safe>
+              {t('import.owner_hint')}
+            </p>
+          ) : (
+            ''
+          )}
         </div>
       </div>
       {!hasName ? (
@@ -489,7 +615,7 @@ export function ImportPreview({ ui, imp, settings, customs, preview, country }: 
           {t('import.preview_nothing')}
         </div>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap preview-wrap">
           <table class="table preview-table" data-testid="preview">
             <thead>
               <tr>
@@ -508,12 +634,37 @@ export function ImportPreview({ ui, imp, settings, customs, preview, country }: 
               {preview.map((row) => {
                 const { input, reasons, phoneE164 } = row.mapped
                 const bad = Object.keys(reasons).length > 0
+                const ownerMiss = hasOwner && row.owner && 'reason' in row.owner ? row.owner.reason : null
                 return (
                   <tr class={bad ? 'row-bad' : ''}>
                     <td class="muted">{row.n + 1}</td>
                     {targets.map((f) => {
                       const reason = reasons[f]
                       let value: string
+                      if (f === 'owner') {
+                        const o = row.owner
+                        return (
+                          <td class={o && 'reason' in o ? 'cell-warn' : ''}>
+                            <span class="preview-value" safe>
+                              {o && 'owner' in o ? o.owner.name : (row.mapped.ownerText ?? '')}
+                            </span>
+                            {o && 'owner' in o ? (
+                              <span class="subtle preview-orig" safe>
+                                {o.owner.email}
+                              </span>
+                            ) : (
+                              ''
+                            )}
+                            {o && 'reason' in o ? (
+                              <span class="cell-reason cell-reason-warn" safe>
+                                {reasonText(t, o.reason)}
+                              </span>
+                            ) : (
+                              ''
+                            )}
+                          </td>
+                        )
+                      }
                       if (f === 'tags') value = (input.tags ?? []).join(', ')
                       else if (f.startsWith('custom.')) value = String(input.custom?.[f.slice(7)] ?? '')
                       else if (f === 'phone' && phoneE164) value = formatPhone(phoneE164, country)
@@ -545,6 +696,10 @@ export function ImportPreview({ ui, imp, settings, customs, preview, country }: 
                         <span class="badge state-failed" style="margin:0" safe>
                           {t('import.row_rejected')}
                         </span>
+                      ) : ownerMiss ? (
+                        <span class="badge state-running" style="margin:0" safe>
+                          {t('import.row_warning')}
+                        </span>
                       ) : (
                         <span class="badge state-completed" style="margin:0" safe>
                           {t('import.row_ok')}
@@ -570,7 +725,7 @@ export interface StatusProps {
   imp: LeadImport
   rows: {
     rowNumber: number
-    outcome: 'merged' | 'flagged' | 'rejected'
+    outcome: 'created' | 'merged' | 'flagged' | 'rejected'
     leadId: string | null
     reasons: RowReasons
     name: string
@@ -722,7 +877,7 @@ function ReportRows({ ui, imp, rows, nextAfter }: StatusProps) {
                   </td>
                   <td>
                     <span
-                      class={`badge ${r.outcome === 'rejected' ? 'state-failed' : r.outcome === 'merged' ? 'state-completed' : 'state-running'}`}
+                      class={`badge ${r.outcome === 'rejected' ? 'state-failed' : r.outcome === 'merged' || r.outcome === 'created' ? 'state-completed' : 'state-running'}`}
                       style="margin:0"
                       safe
                     >

@@ -143,15 +143,57 @@ export interface CsvShape {
   delimiter: Delimiter
   headers: string[]
   totalRows: number
+  /** What detection found (differs from the above when they were forced). */
+  detected?: { encoding: CsvEncoding; delimiter: Delimiter }
+}
+
+/** A forced encoding and/or separator (the user's choice when detection was wrong); absent = detect. */
+export interface CsvFormatChoice {
+  encoding?: CsvEncoding
+  delimiter?: Delimiter
+}
+
+/** UTF-8 was forced on bytes that are not valid UTF-8 (they would read as replacement characters). */
+export class CsvEncodingError extends CsvFormatError {
+  constructor() {
+    super('the file is not valid UTF-8')
+  }
+}
+
+/** `auto` (or nothing) → undefined; a known encoding name → it; anything else → null (an error). */
+export function parseEncodingChoice(v: string | null | undefined): CsvEncoding | undefined | null {
+  const k = (v ?? '').trim().toLowerCase()
+  if (k === '' || k === 'auto') return undefined
+  if (k === 'utf-8' || k === 'utf8') return 'utf-8'
+  if (['latin1', 'latin-1', 'windows-1252', 'cp1252', 'iso-8859-1'].includes(k)) return 'windows-1252'
+  return null
+}
+
+/** `auto` (or nothing) → undefined; `;` `,` tab (or their names) → it; anything else → null. */
+export function parseDelimiterChoice(v: string | null | undefined): Delimiter | undefined | null {
+  const k = (v ?? '').toLowerCase()
+  if (k === '' || k === 'auto') return undefined
+  if (k === ';' || k === 'semicolon') return ';'
+  if (k === ',' || k === 'comma') return ','
+  if (k === '\t' || k === '\\t' || k === 'tab') return '\t'
+  return null
 }
 
 /**
  * Reads a whole file once to learn its shape (`open` is called for each pass: the UTF-8 check, then
- * the parse). Throws CsvFormatError for an unreadable file (unclosed quote, no header).
+ * the parse), with the encoding and separator detected unless `force`d. Throws CsvFormatError for an
+ * unreadable file (unclosed quote, no header), CsvEncodingError when UTF-8 is forced on other bytes.
  */
-export async function scanCsv(open: () => AsyncIterable<Uint8Array>): Promise<CsvShape> {
-  const encoding: CsvEncoding = (await isUtf8(open())) ? 'utf-8' : 'windows-1252'
-  const { delimiter, texts } = await sniffed(decode(open(), encoding))
+export async function scanCsv(
+  open: () => AsyncIterable<Uint8Array>,
+  force: CsvFormatChoice = {},
+): Promise<CsvShape> {
+  const utf8 = await isUtf8(open())
+  if (force.encoding === 'utf-8' && !utf8) throw new CsvEncodingError()
+  const encoding: CsvEncoding = force.encoding ?? (utf8 ? 'utf-8' : 'windows-1252')
+  const sniff = await sniffed(decode(open(), encoding))
+  const delimiter = force.delimiter ?? sniff.delimiter
+  const texts = sniff.texts
   let headers: string[] | null = null
   let totalRows = 0
   for await (const record of records(texts, delimiter)) {
@@ -159,7 +201,11 @@ export async function scanCsv(open: () => AsyncIterable<Uint8Array>): Promise<Cs
     else totalRows++
   }
   if (!headers) throw new CsvFormatError('no header line')
-  return { encoding, delimiter, headers, totalRows }
+  const detected = {
+    encoding: utf8 ? ('utf-8' as const) : ('windows-1252' as const),
+    delimiter: sniff.delimiter,
+  }
+  return { encoding, delimiter, headers, totalRows, detected }
 }
 
 /**

@@ -162,3 +162,56 @@ describe('loved export', () => {
     expect(r.stdout).toMatch(/13 rows in [\d.]+ s — 0 created/)
   })
 })
+
+describe('loved import --encoding / --delimiter, and an Owner column', () => {
+  test('a Latin-1 tab file forced with the flags; owners by email and accented name; bad values exit 2', async () => {
+    // Header with more commas than tabs: detection alone would split on ",".
+    const text =
+      'Nome\tTelefone\tResponsável\tObs (ligar, whats, e-mail, visita)\n' +
+      'Cláudia Tabulada\t11 93333-0001\tANA@EXAMPLE.COM\tligar, depois whats\n' +
+      'Márcio Tabulado\t11 93333-0002\tána\t\n' +
+      'Sérgio Tabulado\t11 93333-0003\tNinguém Sabe\t\n'
+    const file = join(work, 'tabulado.txt')
+    writeFileSync(file, Uint8Array.from([...text].map((c) => c.charCodeAt(0))))
+
+    const badEnc = await loved(['import', file, '--org', slug, '--encoding', 'ebcdic'])
+    expect(badEnc.code).toBe(2)
+    expect(badEnc.stderr).toContain('--encoding must be auto, utf-8 or latin1 (Windows-1252), not "ebcdic"')
+    const badDelim = await loved(['import', file, '--org', slug, '--delimiter', '|'])
+    expect(badDelim.code).toBe(2)
+    expect(badDelim.stderr).toContain('--delimiter must be auto, ";", "," or tab, not "|"')
+    const notUtf8 = await loved(['import', file, '--org', slug, '--encoding', 'utf-8'])
+    expect(notUtf8.code).toBe(1)
+    expect(notUtf8.stderr).toContain('not valid UTF-8; use --encoding latin1')
+
+    const r = await loved([
+      'import',
+      file,
+      '--org',
+      slug,
+      '--encoding',
+      'latin1',
+      '--delimiter=tab',
+      '--dedup',
+      'off',
+    ])
+    expect(r.stderr).toContain('Importing 3 rows')
+    expect(r.stderr).toContain('(windows-1252, "tab"; dedup off)')
+    expect(r.stderr).toContain('Responsável → owner')
+    expect(r.stdout).toContain('3 created, 0 merged, 0 flagged for review, 0 rejected')
+    expect(r.stdout).toContain('1 row had an owner that is not a member: assigned by the rules instead')
+    expect(r.stdout).toMatch(/Report: \/leads\/import\/[0-9a-f-]{36}/)
+    expect(r.code).toBe(0)
+
+    // The owners, read back through the export (the owner's name column).
+    const out = await loved(['export', '--org', slug, '--q', 'tabulad', '--locale', 'en'])
+    const rows: string[][] = parse(out.stdout.slice(1), { delimiter: ';' })
+    const col = rows[0]!.indexOf('Owner')
+    expect(col).toBeGreaterThan(0)
+    const owner = Object.fromEntries(rows.slice(1).map((x) => [x[0], x[col]]))
+    expect(owner['Cláudia Tabulada']).toBe('Ana')
+    expect(owner['Márcio Tabulado']).toBe('Ana')
+    // Not a member: the assignment rules (none here) leave it without an owner, and the row imported.
+    expect(owner['Sérgio Tabulado']).toBe('')
+  })
+})

@@ -1,13 +1,15 @@
 /**
  * `loved import FILE.csv --org SLUG [--dedup auto|review|off] [--pipeline ID] [--stage ID]
- *    [--source TEXT] [--tags a,b]`
+ *    [--source TEXT] [--tags a,b] [--encoding auto|utf-8|latin1] [--delimiter auto|';'|,|tab]`
  * `loved export --org SLUG [--out FILE] [--separator ';'|,|tab] [--owner ID|none] [--source S]
  *    [--tag T] [--q TEXT] [--score-min N] [--score-max N] [--from DATE] [--to DATE]
  *    [--pipeline ID] [--stage ID] [--locale pt-BR|en]`
  *
  * The import runs the same row pipeline as the UI's job (`importRows`: batches through captureLead,
  * checkpoint, report rows), reading the file from disk as a stream; the mapping is guessed from the
- * headers. It is recorded as an import of channel 'cli', so its report is in the UI's history.
+ * headers (an "Owner"/"Responsável" column sets the lead's owner by member email or name). The
+ * encoding and separator are detected unless --encoding / --delimiter force them. It is recorded as
+ * an import of channel 'cli', so its report is in the UI's history.
  * Progress goes to stderr (a \r line on a terminal, a line per 5,000 rows otherwise), the summary
  * to stdout. Exit codes: 0 done, 1 failed (unreadable file, no name column), 2 bad usage.
  */
@@ -18,7 +20,7 @@ import { withOrg, withSystem } from '../../platform/db/tenancy'
 import { FormError } from '../../platform/http/errors'
 import { isLocale, type Locale, translator } from '../../shared/i18n'
 import { isUuid } from '../../shared/ids'
-import { blobChunks } from './leads.csv'
+import { blobChunks, parseDelimiterChoice, parseEncodingChoice } from './leads.csv'
 import { exportCsv, parseDelimiter, parseExportQuery } from './leads.export'
 import {
   checkSettings,
@@ -47,7 +49,7 @@ const CONFIG_FLAGS = [
   'app-role',
   'secret-key',
 ]
-const IMPORT_FLAGS = ['org', 'dedup', 'pipeline', 'stage', 'source', 'tags']
+const IMPORT_FLAGS = ['org', 'dedup', 'pipeline', 'stage', 'source', 'tags', 'encoding', 'delimiter']
 const EXPORT_FLAGS = [
   'org',
   'out',
@@ -107,6 +109,16 @@ async function orgBySlug(db: Db, slug: string) {
 
 const fmt = (n: number) => new Intl.NumberFormat('en-US').format(n)
 
+/** Report rows of created leads (a warning: an Owner column value that matched no member). */
+async function warnedRows(tx: Parameters<Parameters<TxRunner>[0]>[0], importId: string) {
+  const [row] = rowsOf<{ n: number }>(
+    await tx.execute(
+      sql`select count(*)::int as n from lead_import_rows where import_id = ${importId}::uuid and outcome = 'created'`,
+    ),
+  )
+  return row?.n ?? 0
+}
+
 /** Validates the arguments first (exit 2 before touching the database); `run` does the work. */
 export function prepareImport(
   argv: string[],
@@ -122,6 +134,12 @@ export function prepareImport(
   if (flags.pipeline && !isUuid(flags.pipeline)) return { error: '--pipeline must be a pipeline id (uuid)' }
   if (flags.stage && !isUuid(flags.stage)) return { error: '--stage must be a stage id (uuid)' }
   if (flags.stage && !flags.pipeline) return { error: '--stage needs --pipeline' }
+  const encoding = parseEncodingChoice(flags.encoding)
+  if (encoding === null)
+    return { error: `--encoding must be auto, utf-8 or latin1 (Windows-1252), not "${flags.encoding}"` }
+  const delimiter = parseDelimiterChoice(flags.delimiter)
+  if (delimiter === null)
+    return { error: `--delimiter must be auto, ";", "," or tab, not "${flags.delimiter}"` }
   const path = positional[0]!
 
   return {
@@ -141,10 +159,12 @@ export function prepareImport(
       const started = performance.now()
       let shape: Awaited<ReturnType<typeof scanUpload>>
       try {
-        shape = await scanUpload(file)
+        shape = await scanUpload(file, { encoding, delimiter })
       } catch (err) {
         if (!(err instanceof FormError)) throw err
-        io.stderr.write(`${path}: ${t(err.fields.file!, err.params.file)}\n`)
+        if (err.fields.encoding)
+          io.stderr.write(`${path}: not valid UTF-8; use --encoding latin1 (or leave it out to detect)\n`)
+        else io.stderr.write(`${path}: ${t(err.fields.file!, err.params.file)}\n`)
         return 1
       }
       let imp: Awaited<ReturnType<typeof createImport>>
@@ -221,7 +241,12 @@ export function prepareImport(
       io.stdout.write(
         `Imported ${path}: ${fmt(final.processed)} rows in ${secs.toFixed(1)} s — ${fmt(final.created)} created, ${fmt(final.merged)} merged, ${fmt(final.flagged)} flagged for review, ${fmt(final.rejected)} rejected.\n`,
       )
-      if (final.rejected || final.merged || final.flagged)
+      const warned = final.created ? await run((tx) => warnedRows(tx, imp.id)) : 0
+      if (warned)
+        io.stdout.write(
+          `${fmt(warned)} ${warned === 1 ? 'row had an owner that is' : 'rows had owners that are'} not a member: assigned by the rules instead (see the report).\n`,
+        )
+      if (final.rejected || final.merged || final.flagged || warned)
         io.stdout.write(
           `Report: /leads/import/${imp.id} (rows not created, with reasons; CSV download there)\n`,
         )

@@ -3,8 +3,10 @@
  *   GET  /leads/import                 upload form + history
  *   POST /leads/import                 upload (multipart `file`) → 303 to the mapping screen
  *   GET  /leads/import/:id             mapping (draft) | live progress | report
- *   POST /leads/import/:id/preview     the preview with the posted mapping (htmx fragment or page)
+ *   POST /leads/import/:id/preview     the preview with the posted mapping (htmx fragment or page); a
+ *                                      changed encoding/separator re-reads the stored file first
  *   POST /leads/import/:id/start       save mapping + options, queue the job → 303 to the progress
+ *                                      (a changed encoding/separator re-reads and shows the mapping)
  *   GET  /leads/import/:id/report.csv  the rows that did not create a lead, with reasons
  *   GET  /leads/export.csv             the lead list's filters as a streamed CSV
  * Another organization's import is a 404 (RLS finds nothing).
@@ -30,8 +32,12 @@ import { html, redirect, uiOf } from '../../platform/http/respond'
 import { BOM, csvLines } from './leads.csv'
 import { exportStream, parseDelimiter, parseExportQuery } from './leads.export'
 import {
+  changeFormat,
   createImport,
   customFieldRefs,
+  type FormatChoice,
+  formatChoiceOf,
+  formatFromForm,
   getImport,
   type ImportSettings,
   listImports,
@@ -77,6 +83,7 @@ export function leadsImportRoutes(deps: AppDeps) {
     imp: LeadImport,
     settings: ImportSettings,
     error: FormError | null = null,
+    extra: { format?: FormatChoice; formatChanged?: boolean } = {},
   ): Promise<MappingProps> {
     return withOrg(db, scope(r), async (tx) => {
       const [customs, stages, country] = [
@@ -88,7 +95,19 @@ export function leadsImportRoutes(deps: AppDeps) {
       const samples = imp.headers.map(
         (_, i) => preview.map((p) => p.cells[i]?.trim() ?? '').find(Boolean) ?? '',
       )
-      return { ui: uiOf(r), imp, settings, customs, stages, preview, samples, country, error }
+      return {
+        ui: uiOf(r),
+        imp,
+        settings,
+        customs,
+        stages,
+        preview,
+        samples,
+        country,
+        format: extra.format ?? formatChoiceOf(imp),
+        formatChanged: extra.formatChanged,
+        error,
+      }
     })
   }
 
@@ -115,6 +134,39 @@ export function leadsImportRoutes(deps: AppDeps) {
   }
 
   const loadImport = (r: OrgCtx, id: string) => withOrg(db, scope(r), (tx) => getImport(tx, id))
+
+  /**
+   * The posted encoding/separator, applied to a draft: the import as re-read (and its mapping), or a
+   * 422 page with the error on the select. `changed` when the file was read again.
+   */
+  async function applyFormat(
+    r: OrgCtx,
+    imp: LeadImport,
+    body: Record<string, unknown>,
+    settings: ImportSettings,
+  ): Promise<{ imp: LeadImport; settings: ImportSettings; changed: boolean } | { page: Response }> {
+    let choice: FormatChoice | undefined
+    try {
+      choice = formatFromForm(body, imp)
+      const next = await changeFormat(runner(r), imp, choice, settings.mapping)
+      if (next === imp) return { imp, settings, changed: false }
+      return { imp: next, settings: { ...settings, mapping: next.mapping }, changed: true }
+    } catch (err) {
+      if (!(err instanceof FormError)) throw err
+      const format = choice ?? formatChoiceOf(imp)
+      const shown = { ...format }
+      const enc = body.encoding
+      if (typeof enc === 'string' && ['auto', 'utf-8', 'windows-1252'].includes(enc))
+        shown.encoding = enc as FormatChoice['encoding']
+      return {
+        page: await html(
+          r,
+          <MappingPage {...(await mappingProps(r, imp, settings, err, { format: shown }))} />,
+          422,
+        ),
+      }
+    }
+  }
 
   return new Elysia({ name: 'leads-import-routes' })
     .get('/leads/import', async ({ request }) => indexPage(await requireOrg(deps, request)))
@@ -156,17 +208,36 @@ export function leadsImportRoutes(deps: AppDeps) {
     })
     .post('/leads/import/:id/preview', async ({ request, params, body }) => {
       const r = await requireOrg(deps, request)
-      const imp = await loadImport(r, params.id)
-      if (imp.status !== 'draft') return redirect(r, importUrl(imp.id))
-      const settings = settingsFromForm((body ?? {}) as Record<string, unknown>, imp.headers.length)
-      const props = await mappingProps(r, imp, settings)
-      if (fragment(r, 'import-preview')) return html(r, <ImportPreview {...props} />)
+      const loaded = await loadImport(r, params.id)
+      if (loaded.status !== 'draft') return redirect(r, importUrl(loaded.id))
+      const form = (body ?? {}) as Record<string, unknown>
+      const applied = await applyFormat(r, loaded, form, settingsFromForm(form, loaded.headers.length))
+      if ('page' in applied) return applied.page
+      const { imp, settings, changed } = applied
+      const props = await mappingProps(r, imp, settings, null, { formatChanged: changed })
+      if (!changed && fragment(r, 'import-preview')) return html(r, <ImportPreview {...props} />)
       return html(r, <MappingPage {...props} />)
     })
     .post('/leads/import/:id/start', async ({ request, params, body }) => {
       const r = await requireOrg(deps, request)
-      const imp = await loadImport(r, params.id)
-      const settings = settingsFromForm((body ?? {}) as Record<string, unknown>, imp.headers.length)
+      const loaded = await loadImport(r, params.id)
+      const form = (body ?? {}) as Record<string, unknown>
+      let imp = loaded
+      let settings = settingsFromForm(form, loaded.headers.length)
+      if (loaded.status === 'draft') {
+        // A format changed without re-reading (no JS): read again and show the new columns first.
+        const applied = await applyFormat(r, loaded, form, settings)
+        if ('page' in applied) return applied.page
+        if (applied.changed)
+          return html(
+            r,
+            <MappingPage
+              {...(await mappingProps(r, applied.imp, applied.settings, null, { formatChanged: true }))}
+            />,
+          )
+        imp = applied.imp
+        settings = applied.settings
+      }
       try {
         await withOrg(db, scope(r), (tx) => startImport(tx, imp, settings))
       } catch (err) {

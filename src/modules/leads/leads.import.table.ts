@@ -21,7 +21,8 @@ import { leads, pipelines, stages } from '../pipeline/pipeline.table'
 
 export type ImportStatus = 'draft' | 'queued' | 'running' | 'completed' | 'failed'
 export type ImportDedup = 'auto' | 'review' | 'off'
-export type ImportOutcome = 'merged' | 'flagged' | 'rejected'
+/** 'created' rows are reported only with a warning (an Owner not found: the lead was still created). */
+export type ImportOutcome = 'created' | 'merged' | 'flagged' | 'rejected'
 export type CsvEncoding = 'utf-8' | 'windows-1252'
 
 const bytea = customType<{ data: Uint8Array }>({ dataType: () => 'bytea' })
@@ -39,6 +40,9 @@ export const leadImports = pgTable(
     sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
     encoding: text('encoding').$type<CsvEncoding>().notNull(),
     delimiter: text('delimiter').notNull(),
+    /** What detection found at upload (migration 0018); `encoding`/`delimiter` may be the user's override. */
+    detectedEncoding: text('detected_encoding').$type<CsvEncoding>(),
+    detectedDelimiter: text('detected_delimiter'),
     headers: text('headers').array().notNull(),
     totalRows: integer('total_rows').notNull(),
     mapping: text('mapping').array().notNull().default([]),

@@ -20,6 +20,7 @@ import {
   leadImportJob,
   storedChunks,
 } from './leads.import'
+import { addAssignmentRule, addMember } from './leads.scoring.fixtures'
 
 const FIXTURES = join(import.meta.dir, '../../../test/fixtures')
 const messy = readFileSync(join(FIXTURES, 'leads-messy.csv'))
@@ -383,5 +384,224 @@ describe('resume after a stop', () => {
       [d.orgId],
     )
     expect(n[0]).toEqual({ n: 120, names: 120 })
+  })
+})
+
+/** Windows-1252 bytes of `text` (every character used here is in Latin-1). */
+const latin1 = (text: string) => Uint8Array.from([...text].map((c) => c.charCodeAt(0)))
+
+describe('encoding and separator chosen on the mapping step', () => {
+  // Tab-separated, Latin-1, and a header with more commas than tabs: detection says ",".
+  const file = latin1(
+    'Nome\tE-mail\tResponsável\tObservações (ligar, whats, e-mail, visita)\r\n' +
+      'João Conceição\tjoao@example.com\t\tligar às 9h, depois whats\r\n' +
+      'Lúcia Araújo\tlucia@example.com\t\t\r\n',
+  )
+
+  test('a Latin-1 tab file read as ",": choosing tab re-reads the columns; bad choices are refused', async () => {
+    const f = await signUpClient(t, { orgName: 'Formato F' })
+    const id = await uploaded(f, 'tabs.txt', file)
+    const page = await f.client.page(`/leads/import/${id}`)
+    // Detected: Latin-1 (not valid UTF-8) and "," (3 commas against 3 tabs on the header line).
+    expect(page).toContain('Latin-1 (Windows-1252) · separado por vírgula')
+    expect(page).toContain('Automático: Vírgula (,)')
+    const imp0 = (await withOrg(t.db, { orgId: f.orgId, userId: f.userId }, (tx) => findImport(tx, id)))!
+    expect(imp0.headers.length).toBe(4) // split on the commas
+
+    // htmx: the separator select changes → the whole mapping is swapped with the new columns.
+    const res = await f.client.post(
+      `/leads/import/${id}/preview`,
+      { ...mappingForm(page), encoding: 'windows-1252', delimiter: 'tab' },
+      { 'hx-request': 'true', 'hx-target': 'import-mapping' },
+    )
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('id="import-mapping"')
+    expect(html).toContain('data-testid="format-changed"')
+    expect(html).toContain('2 linhas · Latin-1 (Windows-1252) · separado por tabulação')
+    expect(html).toContain('<option value="tab" selected')
+    expect(html).toContain('João Conceição')
+    const form = mappingForm(html)
+    // Guessed again for the new header: name, email, owner; the long observations header is not.
+    expect([form['map.0'], form['map.1'], form['map.2'], form['map.3']]).toEqual([
+      'fullName',
+      'email',
+      'owner',
+      '',
+    ])
+    const imp = (await withOrg(t.db, { orgId: f.orgId, userId: f.userId }, (tx) => findImport(tx, id)))!
+    expect([imp.delimiter, imp.detectedDelimiter, imp.encoding, imp.headers.length]).toEqual([
+      '\t',
+      ',',
+      'windows-1252',
+      4,
+    ])
+    expect(imp.headers[3]).toBe('Observações (ligar, whats, e-mail, visita)')
+
+    // UTF-8 forced on bytes that are not UTF-8: a clear error on the select, nothing changed.
+    const notUtf8 = await f.client.post(`/leads/import/${id}/preview`, { ...form, encoding: 'utf-8' })
+    expect(notUtf8.status).toBe(422)
+    const notUtf8Html = await notUtf8.text()
+    expect(notUtf8Html).toContain('Este arquivo não é UTF-8 válido')
+    expect(notUtf8Html).toContain('<option value="utf-8" selected')
+    // Values that are not offered.
+    const bogus = await f.client.post(`/leads/import/${id}/preview`, {
+      ...form,
+      encoding: 'ebcdic',
+      delimiter: '|',
+    })
+    expect(bogus.status).toBe(422)
+    const bogusHtml = await bogus.text()
+    expect(bogusHtml).toContain('Codificação desconhecida')
+    expect(bogusHtml).toContain('Separador desconhecido')
+    const still = (await withOrg(t.db, { orgId: f.orgId, userId: f.userId }, (tx) => findImport(tx, id)))!
+    expect([still.delimiter, still.encoding]).toEqual(['\t', 'windows-1252'])
+
+    // No JS: the separator changed and "Import" pressed at once: the file is read again first.
+    const back = await f.client.post(`/leads/import/${id}/start`, { ...form, delimiter: 'auto' })
+    expect(back.status).toBe(200)
+    expect(await back.text()).toContain('O arquivo foi lido de novo')
+    expect(
+      (await withOrg(t.db, { orgId: f.orgId, userId: f.userId }, (tx) => findImport(tx, id)))!.status,
+    ).toBe('draft')
+    // Tab again, then the import: accents intact, the observations cell with its commas in one note.
+    const again = await f.client.post(`/leads/import/${id}/preview`, { ...form, delimiter: 'tab' })
+    const final = mappingForm(await again.text(), { 'map.2': '', 'map.3': 'note', dedup: 'off' })
+    const started = await f.client.post(`/leads/import/${id}/start`, { ...final, delimiter: 'tab' })
+    expect(started.status).toBe(303)
+    await runJobs()
+    const names = (await leadsOf(f.orgId)).map((l) => l.full_name)
+    expect(names).toEqual(['João Conceição', 'Lúcia Araújo'])
+    const notes = await t.db.raw.query<{ data: any }>(
+      `select a.data from lead_activities a join leads l on l.id = a.lead_id
+       where l.organization_id = $1 and a.kind = 'note'`,
+      [f.orgId],
+    )
+    expect(notes.map((n) => n.data.body)).toEqual(['ligar às 9h, depois whats'])
+  })
+})
+
+describe('the Owner column', () => {
+  const csv = (rows: string[]) => `Nome;Telefone;Vendedor\n${rows.join('\n')}\n`
+
+  async function owners(orgId: string) {
+    return t.db.raw.query<{ full_name: string; owner_id: string | null }>(
+      'select full_name, owner_id from leads where organization_id = $1 order by full_name',
+      [orgId],
+    )
+  }
+
+  for (const batchCapture of [true, false])
+    test(`matched by email or accented name, else assigned by the rules and reported (${batchCapture ? 'captureMany' : 'captureLead'})`, async () => {
+      const g = await signUpClient(t, { orgName: `Donos ${batchCapture}` })
+      const joao = await addMember(t.db, g.orgId, 'João Conceição')
+      const bia = await addMember(t.db, g.orgId, 'Bia Souza')
+      const rita = await addMember(t.db, g.orgId, 'Rita Lee')
+      await addMember(t.db, g.orgId, 'Carla Dias')
+      await addMember(t.db, g.orgId, 'Carla Dias')
+      const [biaEmail] = await t.db.raw.query<{ email: string }>('select email from users where id = $1', [
+        bia,
+      ])
+      // The rules send every lead without an owner to Rita.
+      await addAssignmentRule(t.db, g, {
+        name: 'Rita',
+        condition: { type: 'any' },
+        strategy: 'round_robin',
+        members: [rita],
+      })
+      const id = await uploaded(
+        g,
+        'donos.csv',
+        csv([
+          'Lead Um;11 91111-0001;joao conceicao',
+          `Lead Dois;11 91111-0002;${biaEmail!.email.toUpperCase()}`,
+          'Lead Tres;11 91111-0003;Zé Ninguém',
+          'Lead Quatro;11 91111-0004;',
+          'Lead Cinco;11 91111-0005;carla dias',
+          'Lead Seis;123;JOÃO CONCEIÇÃO',
+        ]),
+      )
+      const page = await g.client.page(`/leads/import/${id}`)
+      const form = mappingForm(page, { dedup: 'off' })
+      expect(form['map.2']).toBe('owner')
+      // The preview names the member found and warns about the one that is not.
+      expect(page).toContain('João Conceição')
+      expect(page).toContain('Responsável &quot;Zé Ninguém&quot; não encontrado entre os membros')
+      expect(page).toContain('OK, responsável pelas regras')
+
+      const run = <T>(fn: Parameters<typeof withOrg<T>>[2]) =>
+        withOrg(t.db, { orgId: g.orgId, userId: g.userId }, fn)
+      if (batchCapture) {
+        expect((await g.client.post(`/leads/import/${id}/start`, form)).status).toBe(303)
+        expect(await runJobs()).toBe(1)
+      } else {
+        // Row by row (captureLead in a savepoint per row), as the job does with batchCapture off.
+        expect((await g.client.post(`/leads/import/${id}/start`, form)).status).toBe(303)
+        const imp = (await run((tx) => findImport(tx, id)))!
+        await importRows({ run, imp, actorId: g.userId, batchCapture: false }, storedChunks(run, id))
+        await runJobs() // the queued job finds the rows done and completes it
+      }
+      const imp = (await run((tx) => findImport(tx, id)))!
+      expect([imp.status, imp.createdCount, imp.rejectedCount]).toEqual(['completed', 5, 1])
+      const byName = new Map((await owners(g.orgId)).map((l) => [l.full_name, l.owner_id]))
+      expect(Object.fromEntries(byName)).toEqual({
+        'Lead Um': joao,
+        'Lead Dois': bia,
+        'Lead Tres': rita, // not found: the rules
+        'Lead Quatro': rita, // no owner given: the rules
+        'Lead Cinco': rita, // two members are called Carla Dias: the rules
+      })
+      const rows = await t.db.raw.query<{
+        row_number: number
+        outcome: string
+        reasons: any
+        lead_id: string
+      }>(
+        'select row_number, outcome, reasons, lead_id from lead_import_rows where import_id = $1 order by row_number',
+        [id],
+      )
+      expect(rows.map((r) => [r.row_number, r.outcome, Object.keys(r.reasons)])).toEqual([
+        [3, 'created', ['owner']],
+        [5, 'created', ['owner']],
+        [6, 'rejected', ['phone']],
+      ])
+      expect(rows[0]!.reasons.owner).toEqual({
+        key: 'import.reason.owner_not_found',
+        params: { value: 'Zé Ninguém' },
+      })
+      expect(rows[1]!.reasons.owner.key).toBe('import.reason.owner_ambiguous')
+      expect(rows[0]!.lead_id).toBeTruthy()
+
+      // The report page and its CSV say it.
+      const report = await g.client.page(`/leads/import/${id}`)
+      expect(report).toContain('Lead novo, com aviso')
+      const csvText = await (await g.client.get(`/leads/import/${id}/report.csv`)).text()
+      expect(csvText).toContain(
+        '4;Lead novo, com aviso;"Responsável ""Zé Ninguém"" não encontrado entre os membros: distribuído pelas regras"',
+      )
+      expect(csvText).toContain('Lead Tres;11 91111-0003;Zé Ninguém')
+    })
+
+  test('another organization’s member is not an owner here', async () => {
+    const h = await signUpClient(t, { orgName: 'Donos H' })
+    const other = await signUpClient(t, { orgName: 'Donos I', name: 'Otávio Outro' })
+    const id = await uploaded(
+      h,
+      'outro.csv',
+      `Nome;Responsável\nLead X;${other.email}\nLead Y;Otávio Outro\n`,
+    )
+    const form = mappingForm(await h.client.page(`/leads/import/${id}`), { dedup: 'off' })
+    expect((await h.client.post(`/leads/import/${id}/start`, form)).status).toBe(303)
+    await runJobs()
+    const leads = await owners(h.orgId)
+    expect(leads.map((l) => l.owner_id)).not.toContain(other.userId)
+    const rows = await t.db.raw.query<{ reasons: any }>(
+      'select reasons from lead_import_rows where import_id = $1 order by row_number',
+      [id],
+    )
+    expect(rows.map((r) => r.reasons.owner.key)).toEqual([
+      'import.reason.owner_not_found',
+      'import.reason.owner_not_found',
+    ])
   })
 })

@@ -24,13 +24,15 @@ import { enqueue } from '../../platform/jobs/jobs.queue'
 import { EMAIL_RE, normalizeEmail } from '../../shared/email'
 import { isUuid } from '../../shared/ids'
 import { toE164 } from '../../shared/phone'
-import { fold } from '../../shared/text'
+import { fold, nameKey } from '../../shared/text'
 import { parseMoney, parseTags } from '../pipeline/pipeline.schemas'
 import { type CaptureInput, type CaptureResult, captureLead } from './leads.capture'
 import { captureMany } from './leads.capture-batch'
 import { CaptureCache } from './leads.capture-cache'
 import {
   blobChunks,
+  CsvEncodingError,
+  type CsvFormatChoice,
   CsvFormatError,
   type CsvShape,
   type Delimiter,
@@ -82,6 +84,7 @@ export const BASE_TARGETS = [
   'source',
   'tags',
   'note',
+  'owner',
 ] as const
 export type BaseTarget = (typeof BASE_TARGETS)[number]
 /** Targets several columns may feed (joined): tags, notes. */
@@ -154,6 +157,19 @@ const SYNONYMS: Record<BaseTarget, string[]> = {
     'comentarios',
     'comentario',
     'descricao',
+  ],
+  owner: [
+    'owner',
+    'lead owner',
+    'responsavel',
+    'responsavel pelo lead',
+    'dono',
+    'vendedor',
+    'vendedora',
+    'proprietario',
+    'corretor',
+    'consultor',
+    'assigned to',
   ],
 }
 
@@ -260,6 +276,67 @@ export interface MappedRow {
   reasons: RowReasons
   /** The normalised phone, for the preview. */
   phoneE164: string | null
+  /** The Owner column's text (an email or a member's name), resolved by an OwnerDirectory. */
+  ownerText: string | null
+}
+
+// Owners -----------------------------------------------------------------------------------------
+
+export interface OwnerRef {
+  id: string
+  name: string
+  email: string
+}
+
+export type OwnerMatch = { owner: OwnerRef } | { reason: { key: string; params: { value: string } } }
+
+/**
+ * The organization's members, for the Owner column: an email matches case-insensitively, a name
+ * accent- and case-insensitively ("joao  SILVA" finds "João Silva"; "Silva, João" too). A name two
+ * members share matches neither (reported as ambiguous); an unknown one is reported as not found.
+ */
+export class OwnerDirectory {
+  readonly #byEmail = new Map<string, OwnerRef>()
+  readonly #byName = new Map<string, OwnerRef[]>()
+  readonly #byKey = new Map<string, OwnerRef[]>()
+
+  constructor(readonly members: OwnerRef[]) {
+    for (const m of members) {
+      this.#byEmail.set(normalizeEmail(m.email), m)
+      const push = (map: Map<string, OwnerRef[]>, k: string) => {
+        if (k) map.set(k, [...(map.get(k) ?? []), m])
+      }
+      push(this.#byName, fold(m.name))
+      push(this.#byKey, nameKey(m.name))
+    }
+  }
+
+  static async load(tx: OrgTx): Promise<OwnerDirectory> {
+    return new OwnerDirectory(
+      rowsOf<OwnerRef>(
+        await tx.execute(sql`select u.id, u.name, u.email from organization_members m
+          join users u on u.id = m.user_id order by u.name, u.id`),
+      ),
+    )
+  }
+
+  resolve(text: string): OwnerMatch {
+    const value = text.slice(0, 200)
+    if (text.includes('@')) {
+      const m = this.#byEmail.get(normalizeEmail(text))
+      return m ? { owner: m } : { reason: { key: 'import.reason.owner_not_found', params: { value } } }
+    }
+    for (const [map, k] of [
+      [this.#byName, fold(text)],
+      [this.#byKey, nameKey(text)],
+    ] as const) {
+      const found = k ? map.get(k) : undefined
+      if (found?.length === 1) return { owner: found[0]! }
+      if (found && found.length > 1)
+        return { reason: { key: 'import.reason.owner_ambiguous', params: { value } } }
+    }
+    return { reason: { key: 'import.reason.owner_not_found', params: { value } } }
+  }
 }
 
 /** A cell as exported by us (`'+55…`, formula-neutralised) reads back as its value. */
@@ -308,7 +385,22 @@ export function mapRow(cells: string[], s: ImportSettings, country: string): Map
   const cents = input.value ? parseMoney(input.value) : null
   if (input.value && (cents === null || Number.isNaN(cents)))
     reasons.value = { key: 'import.reason.value_invalid', params: { value: input.value } }
-  return { input, reasons, phoneE164 }
+  return { input, reasons, phoneE164, ownerText: one('owner') }
+}
+
+/**
+ * Sets the row's owner from the Owner column: a member found becomes `input.ownerId` (the assignment
+ * rules are skipped for it); one not found is returned as a warning (the row is imported and assigned
+ * by the rules, and the report says which owner was not found).
+ */
+export function applyOwner(mapped: MappedRow, owners: OwnerDirectory): RowReasons {
+  if (!mapped.ownerText) return {}
+  const m = owners.resolve(mapped.ownerText)
+  if ('owner' in m) {
+    mapped.input.ownerId = m.owner.id
+    return {}
+  }
+  return { owner: m.reason }
 }
 
 export interface Progress {
@@ -384,11 +476,18 @@ async function processBatch(
   // A transaction is bounded in time as well as in rows: PGlite has one connection (every request
   // waits for it), and captureLead's dedup locks are held until commit.
   const late = () => performance.now() - started > ctx.maxMs
-  const rows = batch.map((row) => ({
-    row,
-    mapped: mapRow(row.cells, settings, ctx.country),
-    cells: row.cells.slice(0, MAX_COLUMNS).map((c) => c.slice(0, 2000)),
-  }))
+  // The members, once per batch, when a column is mapped to Owner.
+  const owners = settings.mapping.includes('owner') ? await OwnerDirectory.load(tx) : null
+  const rows = batch.map((row) => {
+    const mapped = mapRow(row.cells, settings, ctx.country)
+    return {
+      row,
+      mapped,
+      // Warnings: the row is imported all the same (an Owner not found: assigned by the rules).
+      warnings: owners ? applyOwner(mapped, owners) : {},
+      cells: row.cells.slice(0, MAX_COLUMNS).map((c) => c.slice(0, 2000)),
+    }
+  })
   const valid = rows.filter((r) => !Object.keys(r.mapped.reasons).length)
   const captureOpts = { actorId: ctx.actorId, channel: 'import' as const, dedup: imp.dedup }
   // Outcomes of the valid rows, in order (fewer when the time bound stopped the batch early).
@@ -413,7 +512,7 @@ async function processBatch(
     }
   let consumed = 0
   let k = 0
-  for (const { row, mapped, cells } of rows) {
+  for (const { row, mapped, warnings, cells } of rows) {
     const rejectedHere = Object.keys(mapped.reasons).length > 0
     if (!rejectedHere && k >= outcomes.length) break // not reached before the time bound
     consumed++
@@ -424,7 +523,7 @@ async function processBatch(
         outcome: 'rejected',
         leadId: null,
         duplicateOfId: null,
-        reasons: mapped.reasons,
+        reasons: { ...mapped.reasons, ...warnings },
         cells,
       })
       continue
@@ -437,19 +536,19 @@ async function processBatch(
         outcome: 'rejected',
         leadId: null,
         duplicateOfId: null,
-        reasons: formReasons(res),
+        reasons: { ...formReasons(res), ...warnings },
         cells,
       })
       continue
     }
     counts[res.outcome]++
-    if (res.outcome !== 'created')
+    if (res.outcome !== 'created' || Object.keys(warnings).length)
       report.push({
         rowNumber: row.n,
         outcome: res.outcome,
         leadId: res.leadId,
         duplicateOfId: res.duplicateOfId ?? null,
-        reasons: {},
+        reasons: warnings,
         cells,
       })
   }
@@ -644,17 +743,13 @@ function checkShape(shape: CsvShape) {
   check.throwIfAny()
 }
 
-/** Scans an upload (encoding, separator, header, rows) or throws FormError on field `file`. */
-export async function scanUpload(file: Blob): Promise<CsvShape> {
-  const check = new Check()
-  if (file.size === 0) check.add('file', 'import.error.empty')
-  else if (file.size > MAX_UPLOAD_BYTES)
-    check.add('file', 'import.error.too_large', { max: MAX_UPLOAD_BYTES >> 20 })
-  check.throwIfAny()
+/** scanCsv, its errors as FormError: `encoding` for UTF-8 forced on other bytes, else `file`. */
+async function scanShape(open: () => AsyncIterable<Uint8Array>, force: CsvFormatChoice) {
   let shape: CsvShape
   try {
-    shape = await scanCsv(() => blobChunks(file))
+    shape = await scanCsv(open, force)
   } catch (err) {
+    if (err instanceof CsvEncodingError) throw new FormError({ encoding: 'import.error.not_utf8' })
     if (!(err instanceof CsvFormatError)) throw err
     throw new FormError(
       { file: err.line ? 'import.error.unreadable_line' : 'import.error.unreadable' },
@@ -663,6 +758,92 @@ export async function scanUpload(file: Blob): Promise<CsvShape> {
   }
   checkShape(shape)
   return shape
+}
+
+/**
+ * Scans an upload (encoding, separator, header, rows; detected unless `force`d) or throws FormError
+ * on field `file` (or `encoding`: UTF-8 forced on a file that is not UTF-8).
+ */
+export async function scanUpload(file: Blob, force: CsvFormatChoice = {}): Promise<CsvShape> {
+  const check = new Check()
+  if (file.size === 0) check.add('file', 'import.error.empty')
+  else if (file.size > MAX_UPLOAD_BYTES)
+    check.add('file', 'import.error.too_large', { max: MAX_UPLOAD_BYTES >> 20 })
+  check.throwIfAny()
+  return scanShape(() => blobChunks(file), force)
+}
+
+/** The format chosen on the mapping step: 'auto' or a value, per setting. */
+export interface FormatChoice {
+  encoding: 'auto' | LeadImport['encoding']
+  delimiter: 'auto' | Delimiter
+}
+
+/** The import's format as the select shows it: 'auto' while it is what detection found. */
+export function formatChoiceOf(imp: LeadImport): FormatChoice {
+  return {
+    encoding: imp.encoding === (imp.detectedEncoding ?? imp.encoding) ? 'auto' : imp.encoding,
+    delimiter:
+      imp.delimiter === (imp.detectedDelimiter ?? imp.delimiter) ? 'auto' : (imp.delimiter as Delimiter),
+  }
+}
+
+/**
+ * Reads the `encoding` and `delimiter` fields of the mapping form (absent: the current choice).
+ * Throws FormError for a value not offered.
+ */
+export function formatFromForm(body: Record<string, unknown>, imp: LeadImport): FormatChoice {
+  const current = formatChoiceOf(imp)
+  const str = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined)
+  const enc = str('encoding')
+  const del = str('delimiter')
+  const check = new Check()
+  const encoding = enc === undefined ? current.encoding : enc
+  const delimiter = del === undefined ? current.delimiter : del === 'tab' ? '\t' : del
+  if (!['auto', 'utf-8', 'windows-1252'].includes(encoding)) check.add('encoding', 'import.error.encoding')
+  if (!['auto', ';', ',', '\t'].includes(delimiter)) check.add('delimiter', 'import.error.separator')
+  check.throwIfAny()
+  return { encoding, delimiter } as FormatChoice
+}
+
+/**
+ * Re-reads the stored file of a draft with another encoding and/or separator ('auto': what was
+ * detected at upload): the header, row count and mapping are those of the file read that way (the
+ * mapping is kept when the header did not change, guessed again otherwise). Returns the import as
+ * updated, or unchanged when the choice is the current one. Throws FormError (`encoding` or `file`).
+ */
+export async function changeFormat(
+  run: TxRunner,
+  imp: LeadImport,
+  choice: FormatChoice,
+  mapping: string[],
+): Promise<LeadImport> {
+  const encoding = choice.encoding === 'auto' ? (imp.detectedEncoding ?? imp.encoding) : choice.encoding
+  const delimiter = choice.delimiter === 'auto' ? (imp.detectedDelimiter ?? imp.delimiter) : choice.delimiter
+  if (imp.status !== 'draft' || (encoding === imp.encoding && delimiter === imp.delimiter)) return imp
+  const shape = await scanShape(() => storedChunks(run, imp.id), {
+    encoding,
+    delimiter: delimiter as Delimiter,
+  })
+  return run(async (tx) => {
+    const same = shape.headers.join('\u0000') === imp.headers.join('\u0000')
+    const [updated] = await tx
+      .update(leadImports)
+      .set({
+        encoding: shape.encoding,
+        delimiter: shape.delimiter,
+        headers: shape.headers,
+        totalRows: shape.totalRows,
+        mapping:
+          same && mapping.length === shape.headers.length
+            ? mapping
+            : guessMapping(shape.headers, await customFieldRefs(tx)),
+        updatedAt: new Date(),
+      })
+      .where(and(eq(leadImports.id, imp.id), eq(leadImports.status, 'draft')))
+      .returning()
+    return updated ?? imp
+  })
 }
 
 /** Creates the import (a draft with a guessed mapping) and, for uploads, stores the file. */
@@ -678,6 +859,8 @@ export async function createImport(tx: OrgTx, input: NewImport, file?: Blob): Pr
       sizeBytes: input.sizeBytes,
       encoding: input.shape.encoding,
       delimiter: input.shape.delimiter,
+      detectedEncoding: input.shape.detected?.encoding ?? input.shape.encoding,
+      detectedDelimiter: input.shape.detected?.delimiter ?? input.shape.delimiter,
       headers: input.shape.headers,
       totalRows: input.shape.totalRows,
       mapping: guessMapping(input.shape.headers, customs),
@@ -700,11 +883,14 @@ export interface PreviewRow {
   n: number
   cells: string[]
   mapped: MappedRow
+  /** With an Owner column: the member found, or why none was. */
+  owner?: OwnerMatch
 }
 
 /** The first rows of a stored file with `settings` applied (no writes). */
 export async function previewImport(tx: OrgTx, imp: LeadImport, settings: ImportSettings, rows = 8) {
   const country = await orgDefaultCountry(tx)
+  const owners = settings.mapping.includes('owner') ? await OwnerDirectory.load(tx) : null
   const out: PreviewRow[] = []
   const run: TxRunner = (fn) => fn(tx)
   let header = true
@@ -716,7 +902,9 @@ export async function previewImport(tx: OrgTx, imp: LeadImport, settings: Import
       header = false
       continue
     }
-    out.push({ n: out.length + 1, cells, mapped: mapRow(cells, settings, country) })
+    const mapped = mapRow(cells, settings, country)
+    const owner = owners && mapped.ownerText ? owners.resolve(mapped.ownerText) : undefined
+    out.push({ n: out.length + 1, cells, mapped, owner })
     if (out.length >= rows) break
   }
   return out
