@@ -54,6 +54,7 @@ import {
   matchRecordOf,
   mergeTarget,
   nameBlockingKeys,
+  namePairs,
   scoreCandidates,
 } from './leads.dedup'
 import type { MatchRecord } from './leads.match'
@@ -363,15 +364,7 @@ async function readCandidates(
   return { arms, leads }
 }
 
-/** Every unordered pair of the first six words, as lead_name_pairs (0015) stores them. */
-export function namePairs(nameKey: string): string[] {
-  const t = nameKey.split(' ').slice(0, 6)
-  const out = new Set<string>()
-  for (let i = 0; i < t.length; i++)
-    for (let j = i + 1; j < t.length; j++)
-      if (t[i] && t[j]) out.add(t[i]! <= t[j]! ? `${t[i]} ${t[j]}` : `${t[j]} ${t[i]}`)
-  return [...out]
-}
+export { namePairs }
 
 const byIdDesc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0)
 

@@ -15,8 +15,8 @@ import { toE164 } from '../../shared/phone'
 import { nameKey } from '../../shared/text'
 import { firstPipeline, type Member, stagesOf } from '../pipeline/pipeline.fixtures'
 import { type CaptureChannel, type CaptureInput, captureLead } from './leads.capture'
-import { leadReferencesForTest, mergeLeads } from './leads.dedup'
-import { matchScore, nameSimilarity, phoneKey } from './leads.match'
+import { distinctPeople, leadReferencesForTest, mergeLeads, nameBlockingKeys } from './leads.dedup'
+import { isCommonName, matchScore, nameSimilarity, phoneKey } from './leads.match'
 
 let t: TestApp
 let a: Member
@@ -131,6 +131,64 @@ describe('the match score', () => {
     // But a nickname is not any short name: "Ana" is not "Luana", "Lu" is not "Vera".
     expect(nameSimilarity(nameKey('Ana Costa'), nameKey('Luana Costa'))).toBeLessThan(0.92)
     expect(nameSimilarity(nameKey('Lu Costa'), nameKey('Vera Costa'))).toBeLessThan(0.92)
+  })
+
+  test('a diminutive keeps its sound ("Luquinhas" is Lucas) and a typo in a nickname is still close', () => {
+    expect(
+      nameSimilarity(nameKey('Luquinhas Lima Alves'), nameKey('Lucas Lima Alves')),
+    ).toBeGreaterThanOrEqual(0.92)
+    // "Quiim" (Quim, for Joaquim) and "Marquinhs" (Marquinhos, for Marcos) with the same contact: review.
+    for (const [x, y] of [
+      ['Quiim Santos', 'Joaquim Santos'],
+      ['Marquinhs Marques', 'Marcos Marques'],
+    ] as const) {
+      const r = matchScore(rec(x, '(81) 96802-4207', null), rec(y, '81 96802-4207', null))
+      expect({ x, flagged: r.score >= 60 }).toEqual({ x, flagged: true })
+    }
+    // Not any name one letter from a nickname: Luana is not Lucia, Marta is not Marcos.
+    expect(nameSimilarity(nameKey('Luana Costa'), nameKey('Lucia Costa'))).toBeLessThan(0.88)
+    expect(nameSimilarity(nameKey('Marta Marques'), nameKey('Marcos Marques'))).toBeLessThan(0.88)
+  })
+
+  test('other middle names at the same company with the same phone: to review, not merged', () => {
+    const r = matchScore(
+      rec('Carlos José Dias', '+55 21 96725-7831', 'carlos_dias@outlook.com', 'Studio Bella Ltda'),
+      rec('Carlos Gomes Dias', '(21) 96725-7831', 'carlos_dias@studio.com.br', 'Studio Bella Ltda'),
+    )
+    expect(r.reasons.map((x) => x.code)).toContain('name_middle')
+    expect([r.score >= 60, r.score < 90]).toEqual([true, true])
+  })
+
+  test('name blocking uses every pair of words: a typo in the first name or the surname first', () => {
+    expect(nameBlockingKeys(nameKey('Gbriela Augusto Ramos'))).toContain('augusto ramos')
+    expect(nameBlockingKeys(nameKey('Mendes Helena V.'))).toContain('helena mendes')
+    // The first name's nicknames still pair with the last word.
+    expect(nameBlockingKeys(nameKey('Beatriz Souza'))).toContain('bia souza')
+  })
+
+  test('how many people a name refers to: leads that may be one person count once', () => {
+    const l = (id: string, phone: string | null, emailKey: string | null) => ({
+      id,
+      phone: toE164(phone, 'BR'),
+      emailKey,
+    })
+    // Simone Queiroz once with a phone, once with nothing, once with an email: maybe one person.
+    expect(
+      distinctPeople([l('1', '71 96652-9188', null), l('2', null, null), l('3', null, 'sq@gmail.com')]),
+    ).toBe(1)
+    // Three Maria Silva with three phones are three people (a second one's email does not join them).
+    expect(
+      distinctPeople([
+        l('1', '11 98765-4321', null),
+        l('2', '21 97405-3300', null),
+        l('3', '31 99817-9198', 'maria@gmail.com'),
+        l('4', null, 'maria@gmail.com'),
+      ]),
+    ).toBe(3)
+    // The country's commonest names are common however few leads have them.
+    expect(isCommonName(nameKey('Maria da Silva'))).toBe(true)
+    expect(isCommonName(nameKey('Zé Santos'))).toBe(true)
+    expect(isCommonName(nameKey('Simone Queiroz'))).toBe(false)
   })
 
   test('other middle names with the same first and last name: a shared phone flags, it does not merge', () => {
@@ -291,6 +349,35 @@ describe('captureLead', () => {
     const again = await capture(a, { fullName: 'Maria Silva', phone: '+55 13 98762-4322' })
     expect(again.outcome).toBe('merged')
     expect(await leadCount(a)).toBe(5)
+  })
+
+  test("a rare name's third lead goes to review with both earlier ones; a first two Maria Silva do not", async () => {
+    await wipe(a)
+    const first = await capture(a, { fullName: 'Simone Queiroz', phone: '(71) 96652-9188' }, 'import')
+    const second = await capture(a, { fullName: 'SIMONE QUEIROZ' }, 'import')
+    expect(second.outcome).toBe('flagged')
+    // Two leads with the name, but maybe one person (no contact differs): still "the only one".
+    const third = await capture(a, { fullName: 'Simone Queiroz', email: 'simone.q@gmail.com' }, 'import')
+    expect(third.outcome).toBe('flagged')
+    const pairs = (await openPairs(a)).map((p) => [p.lead_a, p.lead_b].sort().join('|'))
+    for (const other of [first.leadId, second.leadId])
+      expect(pairs).toContain([third.leadId, other].sort().join('|'))
+    // "Maria Silva" is common in Brazil: a phone-only and an email-only one are not queued.
+    await capture(a, { fullName: 'Maria Silva', phone: '(11) 98765-4321' }, 'import')
+    const maria = await capture(a, { fullName: 'Maria da Silva', email: 'msilva@hotmail.com' }, 'import')
+    expect(maria.outcome).toBe('created')
+    // A typo in the first name of a three-word name is still found (through the other words).
+    const gabriela = await capture(
+      a,
+      { fullName: 'Gabriela Augusto Ramos', phone: '81 97792-0085' },
+      'import',
+    )
+    const typo = await capture(
+      a,
+      { fullName: 'GBRIELA AUGUSTO RAMOS', email: 'gabriela.ramos28@uol.com.br' },
+      'import',
+    )
+    expect([typo.outcome, typo.duplicateOfId]).toEqual(['flagged', gabriela.leadId])
   })
 
   test('a probable match is created AND queued for review; "review" and "off" modes are honoured', async () => {

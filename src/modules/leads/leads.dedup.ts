@@ -31,7 +31,15 @@ import {
   type LeadSettings,
   type MatchReason,
 } from './leads.dedup.table'
-import { type MatchRecord, type MatchResult, matchScore, nameSimilarity, phoneVariants } from './leads.match'
+import {
+  isCommonName,
+  type MatchRecord,
+  type MatchResult,
+  matchScore,
+  nameSimilarity,
+  phoneKey,
+  phoneVariants,
+} from './leads.match'
 import { givenNameVariants } from './leads.nicknames'
 import { leadKeys } from './leads.normalize'
 import { rescoreLead } from './leads.scoring'
@@ -177,18 +185,33 @@ export const ARM_LIMIT = 50
 
 /**
  * The name blocking keys of a probe: its first word in any of its forms ("Bia" → beatriz, bia)
- * paired with its last word, as lead_name_keys stores them (the two words sorted): a lead is a
- * candidate when its name has both words, in any order, whatever else it has.
+ * paired with its last word, and every other pair of its words, as lead_name_keys stores them (the
+ * two words sorted): a lead is a candidate when its name has two of the probe's words, in any order,
+ * whatever else it has — so a typo in one word ("Gbriela Augusto Ramos") or the surname written
+ * first ("Mendes Helena V.") still finds the lead through the other words.
  */
 export function nameBlockingKeys(nameKey: string): string[] {
   const tokens = nameKey.split(' ').filter(Boolean)
   if (tokens.length < 2) return []
   const last = tokens.at(-1)!
   return [
-    ...new Set(
-      givenNameVariants(tokens[0]!).map((first) => (first <= last ? `${first} ${last}` : `${last} ${first}`)),
-    ),
+    ...new Set([
+      ...givenNameVariants(tokens[0]!).map((first) =>
+        first <= last ? `${first} ${last}` : `${last} ${first}`,
+      ),
+      ...namePairs(nameKey),
+    ]),
   ]
+}
+
+/** Every unordered pair of the first six words, as lead_name_pairs (0015) stores them. */
+export function namePairs(nameKey: string): string[] {
+  const t = nameKey.split(' ').slice(0, 6)
+  const out = new Set<string>()
+  for (let i = 0; i < t.length; i++)
+    for (let j = i + 1; j < t.length; j++)
+      if (t[i] && t[j]) out.add(t[i]! <= t[j]! ? `${t[i]} ${t[j]}` : `${t[j]} ${t[i]}`)
+  return [...out]
 }
 
 /**
@@ -254,17 +277,33 @@ export const matchRecordOf = (l: {
 /** Names at least this similar count as "the same name" when judging how common a name is. */
 const SAME_NAME = 0.92
 
+/**
+ * How many different people a set of leads with (almost) the same name are at least: leads whose
+ * phones or emails differ are different people; a lead with only a phone and one with only an email
+ * (or neither) may be one person written down twice, so they count once.
+ */
+export function distinctPeople(leads: Pick<CandidateLead, 'id' | 'phone' | 'emailKey'>[]): number {
+  type L = (typeof leads)[number]
+  const differ = (a: string | null, b: string | null) => !!a && !!b && a !== b
+  const apart = (x: L, y: L) => differ(phoneKey(x.phone), phoneKey(y.phone)) || differ(x.emailKey, y.emailKey)
+  // Leads pairwise apart, taken in id order (the same count whatever order the candidates came in).
+  const people: L[] = []
+  for (const l of [...leads].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)))
+    if (people.every((p) => apart(p, l))) people.push(l)
+  return people.length
+}
+
 /** Scores candidates against `probe`, best first (ties: the older lead first). */
 export function scoreCandidates<L extends CandidateLead>(
   probe: MatchRecord,
   candidates: L[],
 ): ScoredCandidate<L>[] {
-  // How many leads this name may refer to: (almost) the same name — a typo is the same name — with
-  // at least as many words ("Carla Ramos" may be "Carla José Ramos", not the other way round).
-  const words = (k: string) => k.split(' ').filter(Boolean).length
-  const sameNameCount = candidates.filter(
-    (c) => nameSimilarity(probe.nameKey, c.nameKey) >= SAME_NAME && words(c.nameKey) >= words(probe.nameKey),
-  ).length
+  // How many people this name may refer to: the candidates with (almost) the same name — a typo is
+  // the same name — counted as distinct people (one person's leads, queued for review, count once),
+  // except for the commonest names of the country ("Maria Silva"), where every lead counts and which
+  // are never "the only one" (an organization's first two Maria Silva are two people as often as not).
+  const same = candidates.filter((c) => nameSimilarity(probe.nameKey, c.nameKey) >= SAME_NAME)
+  const sameNameCount = isCommonName(probe.nameKey) ? Math.max(2, same.length) : distinctPeople(same)
   return candidates
     .map((lead) => ({ lead, match: matchScore(probe, matchRecordOf(lead), { sameNameCount }) }))
     .sort(

@@ -25,7 +25,7 @@
 import { jaroWinkler } from '@skyra/jaro-winkler'
 import { fold } from '../../shared/text'
 import type { MatchReason } from './leads.dedup.table'
-import { isNicknameOf } from './leads.nicknames'
+import { formalNames, givenNameVariants, isNicknameOf } from './leads.nicknames'
 
 export interface MatchRecord {
   /** leads.name_key: folded tokens without particles. */
@@ -93,7 +93,15 @@ function tokenSimOf(a: string, b: string): number {
   const typo = Math.min(a.length, b.length) >= 3 && Math.max(a.length, b.length) >= 4 && oneEditApart(a, b)
   if (typo) return Math.max(jw, 0.92)
   // "Zé" for "José", "Bia" for "Beatriz", "Paulinho" for "Paulo" (leads.nicknames.ts).
-  return isNicknameOf(a, b) ? Math.max(jw, 0.93) : jw
+  if (isNicknameOf(a, b)) return Math.max(jw, 0.93)
+  // A typo in a nickname ("Quiim" for Quim, "Marquinhs" for Marquinhos): a bit less close.
+  return nicknameTypo(a, b) || nicknameTypo(b, a) ? Math.max(jw, 0.9) : jw
+}
+
+/** `a` is one typo away from a short form of `b` (both four letters or more, so "Lu" stays "Lu"). */
+function nicknameTypo(a: string, b: string): boolean {
+  if (a.length < 4) return false
+  return givenNameVariants(b).some((v) => v !== b && v.length >= 4 && oneEditApart(a, v))
 }
 
 /**
@@ -197,12 +205,51 @@ function companyKeyOf(company: string): string {
     .join(' ')
 }
 
+/**
+ * The commonest given names and surnames of Brazil (IBGE, Censo 2010: Nomes do Brasil), folded. A
+ * name made of both ("Maria Silva", "José Santos", "Ana Oliveira") is shared by many people however
+ * few leads an organization has yet, so its own leads are not the only frequency table: such a name
+ * never counts as the only one of its kind (leads.dedup.ts, `scoreCandidates`).
+ */
+const COMMON_GIVEN = new Set([
+  'maria',
+  'jose',
+  'ana',
+  'joao',
+  'antonio',
+  'francisco',
+  'carlos',
+  'paulo',
+  'pedro',
+  'lucas',
+])
+const COMMON_SURNAMES = new Set([
+  'silva',
+  'santos',
+  'oliveira',
+  'souza',
+  'rodrigues',
+  'ferreira',
+  'alves',
+  'pereira',
+  'lima',
+  'gomes',
+])
+
+/** "Maria Silva", "Zé Santos": a common given name (or a short form of one) and a common last surname. */
+export function isCommonName(nameKey: string): boolean {
+  const t = nameKey.split(' ').filter(Boolean)
+  if (t.length < 2 || !COMMON_SURNAMES.has(t.at(-1)!)) return false
+  return COMMON_GIVEN.has(t[0]!) || formalNames(t[0]!).some((f) => COMMON_GIVEN.has(f))
+}
+
 const round = (n: number) => Math.round(n * 10) / 10
 
 export interface MatchContext {
   /**
-   * How many existing leads this name may refer to ((almost) the same name, with at least as many
-   * words: "Carla Ramos" may be "Carla José Ramos"): 1 means the candidate is the only one, which
+   * How many people among the existing leads this name may refer to ((almost) the same name, in as
+   * many words or not; leads that may be one person written down twice count once; the country's
+   * commonest names count every lead and at least 2): 1 means the candidate is the only one, which
    * makes a name agreement likelier to be the same person; 3 or more (five "Maria Silva") makes it
    * weak. Unknown: 0.
    */
@@ -262,7 +309,7 @@ export function matchScore(a: MatchRecord, b: MatchRecord, ctx: MatchContext = {
     // The same name at the same company is rarely two people (it explains a work email or phone
     // beside a personal one); the same company alone says little (several contacts per account).
     if (ca === cb || companySim(ca, cb) >= 0.92)
-      reasons.push({ code: 'company_same', points: sim >= 0.92 ? 2 : 1 })
+      reasons.push({ code: 'company_same', points: sim >= 0.92 || middleOnly ? 2 : 1 })
     else reasons.push({ code: 'company_different', points: -0.5 })
   }
   const total = PRIOR + reasons.reduce((s, r) => s + r.points, 0)

@@ -87,12 +87,16 @@ for (const [name, nicks] of Object.entries(TABLE))
 
 /**
  * The given names a diminutive may come from: paulinho → paulo, ritinha → rita, carlinhos → carlos,
+ * luquinhas → lucas,
  * joaozinho → joao, luizinho → luiz (the -z- is the suffix's or the name's own).
  */
 function undiminish(token: string): string[] {
   const m = /^(.{2,}?)(z?)inh([oa])(s?)$/.exec(token)
   if (!m) return []
-  return m[2] ? [m[1]!, `${m[1]}z`] : [`${m[1]}${m[3]}${m[4]}`]
+  if (m[2]) return [m[1]!, `${m[1]}z`]
+  // The spelling keeps the sound before the i: luquinhas → lucas, dieguinho → diego.
+  const stem = m[1]!.replace(/qu$/, 'c').replace(/gu$/, 'g')
+  return [...new Set([`${m[1]}${m[3]}${m[4]}`, `${stem}${m[3]}${m[4]}`])]
 }
 
 /** The formal names a token may stand for (itself excluded): "bia" → [beatriz]. */
