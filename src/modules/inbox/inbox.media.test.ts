@@ -6,8 +6,7 @@
  * path through a fake transport, cross-tenant isolation and the LGPD erasure of a lead's files.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { EventEmitter } from 'node:events'
-import type { AuthenticationState, BaileysEventMap, WAMessage } from '@whiskeysockets/baileys'
+import type { WAMessage } from '@whiskeysockets/baileys'
 import { sql } from 'drizzle-orm'
 import { BASE, createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { rowsOf } from '../../platform/db/client'
@@ -18,8 +17,8 @@ import { createWorker } from '../../platform/jobs/jobs.worker'
 import { silentLogger } from '../../platform/log/logger'
 import { eraseLeads } from '../leads/leads.erase'
 import { actorOf, type Member } from '../pipeline/pipeline.fixtures'
-import { createBaileysSupervisor, type WaTransport } from '../whatsapp/whatsapp.baileys'
-import { bareChannelForm, cloudChannelForm, newChannel } from '../whatsapp/whatsapp.fixtures'
+import { createBaileysSupervisor } from '../whatsapp/whatsapp.baileys'
+import { bareChannelForm, cloudChannelForm, FakeTransport, newChannel } from '../whatsapp/whatsapp.fixtures'
 import { processInboundJob } from '../whatsapp/whatsapp.inbound'
 import { configureWhatsApp, deliverTo, whatsappRuntime } from '../whatsapp/whatsapp.runtime'
 import { type DownloadedMedia, type MediaRef, SendError, type SendRequest } from '../whatsapp/whatsapp.types'
@@ -141,43 +140,8 @@ const graph = Bun.serve({
   },
 })
 
-// A fake Baileys socket -------------------------------------------------------------------------------
+// Fake Baileys sockets (FakeTransport, whatsapp.fixtures) the supervisor made -------------------------
 
-class FakeTransport implements WaTransport {
-  readonly emitter = new EventEmitter()
-  readonly ev = {
-    on: <K extends keyof BaileysEventMap>(event: K, fn: (arg: BaileysEventMap[K]) => void) => {
-      this.emitter.on(event, fn)
-    },
-  }
-  user = { id: '5511955550000:3@s.whatsapp.net' }
-  sent: Array<{ jid: string; content: any }> = []
-  downloads: WAMessage[] = []
-  files = new Map<string, Uint8Array>()
-  constructor(readonly auth: AuthenticationState) {}
-  emit<K extends keyof BaileysEventMap>(event: K, arg: BaileysEventMap[K]) {
-    this.emitter.emit(event, arg)
-  }
-  async sendMessage(jid: string, content: any) {
-    this.sent.push({ jid, content })
-    return { key: { remoteJid: jid, fromMe: true, id: `3EB0MEDIA${this.sent.length}` } } as WAMessage
-  }
-  async downloadMedia(m: WAMessage) {
-    this.downloads.push(m)
-    const key = Buffer.from(
-      m.message?.imageMessage?.mediaKey ?? m.message?.documentMessage?.mediaKey ?? [],
-    ).toString('hex')
-    const data = this.files.get(key)
-    if (!data) throw Object.assign(new Error('Not Found'), { output: { statusCode: 404 } })
-    return data
-  }
-  async sendPresenceUpdate() {}
-  async requestPairingCode() {
-    return 'ABCD1234'
-  }
-  async logout() {}
-  end() {}
-}
 const transports: FakeTransport[] = []
 
 // Harness ---------------------------------------------------------------------------------------------
@@ -898,7 +862,7 @@ describe('Baileys: the real supervisor through a fake socket', () => {
       secretKey: t.config.secretKey,
       deliver: deliverTo(t.db),
       transport: async ({ auth }) => {
-        const tr = new FakeTransport(auth)
+        const tr = new FakeTransport(auth, { user: '5511955550000:3@s.whatsapp.net' })
         transports.push(tr)
         return tr
       },
@@ -916,7 +880,7 @@ describe('Baileys: the real supervisor through a fake socket', () => {
 
   test('a received photo keeps what the download needs; the job gets the bytes from the socket and stores them', async () => {
     const mediaKey = new Uint8Array(32).map((_, i) => i + 1)
-    sock.files.set(Buffer.from(mediaKey).toString('hex'), JPEG)
+    sock.media.set(Buffer.from(mediaKey).toString('hex'), JPEG)
     sock.emit('messages.upsert', {
       type: 'notify',
       messages: [

@@ -5,15 +5,7 @@
  * (read back from Postgres and decrypted), inbound normalization and paced sends.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { EventEmitter } from 'node:events'
-import { Boom } from '@hapi/boom'
-import {
-  type AuthenticationState,
-  type BaileysEventMap,
-  DisconnectReason,
-  proto,
-  type WAMessage,
-} from '@whiskeysockets/baileys'
+import { DisconnectReason, proto, type WAMessage } from '@whiskeysockets/baileys'
 import { createTestDb } from '../../../test/db'
 import type { Db } from '../../platform/db/client'
 import { createWorker } from '../../platform/jobs/jobs.worker'
@@ -27,68 +19,14 @@ import {
   normalizeReceipt,
   normalizeWaMessage,
   type SupervisorOptions,
-  type WaTransport,
   waMediaMessage,
 } from './whatsapp.baileys'
 import { createSocketLease } from './whatsapp.baileys-lease'
-import { bareChannelForm, newChannel as newChannelRow } from './whatsapp.fixtures'
+import { bareChannelForm, FakeTransport, newChannel as newChannelRow } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { deliverTo } from './whatsapp.runtime'
 
 const SECRET = 'test-secret-key-test-secret-key-0123'
-
-class FakeTransport implements WaTransport {
-  readonly emitter = new EventEmitter()
-  readonly ev = {
-    on: <K extends keyof BaileysEventMap>(event: K, fn: (arg: BaileysEventMap[K]) => void) => {
-      this.emitter.on(event, fn)
-    },
-  }
-  user: { id: string } | undefined
-  ended = false
-  loggedOut = false
-  sent: Array<{ jid: string; content: any; quoted?: any }> = []
-  presence: Array<[string, string | undefined]> = []
-  pairing: string[] = []
-  constructor(readonly auth: AuthenticationState) {}
-  emit<K extends keyof BaileysEventMap>(event: K, arg: BaileysEventMap[K]) {
-    this.emitter.emit(event, arg)
-  }
-  close(statusCode: number) {
-    this.emit('connection.update', {
-      connection: 'close',
-      lastDisconnect: { error: new Boom('Connection Failure', { statusCode }), date: new Date() },
-    })
-  }
-  async sendMessage(jid: string, content: any, opts?: { quoted?: WAMessage }) {
-    this.sent.push({ jid, content, quoted: opts?.quoted })
-    return { key: { remoteJid: jid, fromMe: true, id: `3EB0${this.sent.length}` } } as WAMessage
-  }
-  async sendPresenceUpdate(type: any, jid?: string) {
-    this.presence.push([type, jid])
-  }
-  async requestPairingCode(phone: string) {
-    this.pairing.push(phone)
-    return 'ABCD1234'
-  }
-  /** Media the "CDN" holds, by hex mediaKey (what downloadMediaMessage decrypts with). */
-  media = new Map<string, Uint8Array>()
-  downloads: WAMessage[] = []
-  async downloadMedia(m: WAMessage) {
-    this.downloads.push(m)
-    const c = m.message ?? {}
-    const media = c.imageMessage ?? c.documentMessage ?? c.audioMessage ?? c.videoMessage
-    const data = this.media.get(Buffer.from(media?.mediaKey ?? []).toString('hex'))
-    if (!data) throw new Boom('Failed to fetch stream', { statusCode: 410 })
-    return data
-  }
-  async logout() {
-    this.loggedOut = true
-  }
-  end() {
-    this.ended = true
-  }
-}
 
 let db: Db
 let actor: Actor
@@ -654,7 +592,7 @@ describe('sending', () => {
       ['5511987654321@s.whatsapp.net', 'Olá!'],
       ['5511987654321@s.whatsapp.net', 'Tudo bem?'],
     ])
-    expect(t.sent[0]!.quoted.key.id).toBe('3A1B2C')
+    expect(t.sent[0]!.quoted!.key.id).toBe('3A1B2C')
     expect(t.presence.map((p) => p[0])).toEqual(['composing', 'paused', 'composing', 'paused'])
     // First send: typing 4 chars * 100 ms; second: the gap (3000 + 0.5 * 2000) since the first, then typing.
     expect(sleeps).toEqual([400, 4000, 900])

@@ -5,53 +5,19 @@
  * the SAME id: one message on the phone, and its receipts match our row.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { EventEmitter } from 'node:events'
-import type { BaileysEventMap, WAMessage } from '@whiskeysockets/baileys'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { withOrg } from '../../platform/db/tenancy'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { createChannel, inbound, inboxWorker, receive } from '../inbox/inbox.fixtures'
 import { sendMessage } from '../inbox/inbox.usecases'
 import { actorOf } from '../pipeline/pipeline.fixtures'
-import {
-  type BaileysSupervisor,
-  createBaileysSupervisor,
-  type WaTransport,
-  waMessageId,
-} from './whatsapp.baileys'
+import { type BaileysSupervisor, createBaileysSupervisor, waMessageId } from './whatsapp.baileys'
+import { FakeTransport } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { configureWhatsApp, deliverTo } from './whatsapp.runtime'
 
 /** What WhatsApp's servers received, across process restarts. */
 const whatsapp: Array<{ jid: string; id: string; text: string }> = []
-
-class FakeTransport implements WaTransport {
-  readonly emitter = new EventEmitter()
-  readonly ev = {
-    on: <K extends keyof BaileysEventMap>(event: K, fn: (arg: BaileysEventMap[K]) => void) => {
-      this.emitter.on(event, fn)
-    },
-  }
-  user = { id: '5511987650000:3@s.whatsapp.net' }
-  constructor(readonly dieAfterSend: boolean) {}
-  emit<K extends keyof BaileysEventMap>(event: K, arg: BaileysEventMap[K]) {
-    this.emitter.emit(event, arg)
-  }
-  async sendMessage(jid: string, content: any, opts?: { messageId?: string }) {
-    // Baileys: `messageId: options.messageId || generateMessageIDV2(...)` (lib/Socket/messages-send.js).
-    const id = opts?.messageId ?? `3EB0${crypto.randomUUID().replace(/-/g, '').slice(0, 18).toUpperCase()}`
-    whatsapp.push({ jid, id, text: content.text })
-    // The process dies right after WhatsApp took the message: no answer ever comes back.
-    if (this.dieAfterSend) return new Promise<WAMessage>(() => {})
-    return { key: { remoteJid: jid, fromMe: true, id } } as WAMessage
-  }
-  async sendPresenceUpdate() {}
-  async requestPairingCode() {
-    return 'ABCD1234'
-  }
-  async logout() {}
-  end() {}
-}
 
 let t: TestApp
 let a: Awaited<ReturnType<typeof signUpClient>>
@@ -63,8 +29,12 @@ function boot(dieAfterSend: boolean) {
     db: t.db,
     secretKey: t.config.secretKey,
     deliver: deliverTo(t.db),
-    transport: async () => {
-      const tr = new FakeTransport(dieAfterSend)
+    transport: async ({ auth }) => {
+      const tr = new FakeTransport(auth, {
+        user: '5511987650000:3@s.whatsapp.net',
+        onSend: ({ jid, content }, id) => whatsapp.push({ jid, id, text: content.text }),
+        hangSends: dieAfterSend,
+      })
       transports.push(tr)
       return tr
     },

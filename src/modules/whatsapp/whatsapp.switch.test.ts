@@ -7,8 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
-import { EventEmitter } from 'node:events'
-import type { AuthenticationState, BaileysEventMap, WAMessage } from '@whiskeysockets/baileys'
 import { sql } from 'drizzle-orm'
 import { startFakeGraph } from '../../../test/fake-graph'
 import { BASE, createTestApp, signUpClient, type TestApp } from '../../../test/harness'
@@ -16,40 +14,10 @@ import { rowsOf } from '../../platform/db/client'
 import { withOrg } from '../../platform/db/tenancy'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { inbound, inboxWorker, receive } from '../inbox/inbox.fixtures'
-import { createBaileysSupervisor, type WaTransport, waMessageId } from './whatsapp.baileys'
-import { cloudApiFields } from './whatsapp.fixtures'
+import { createBaileysSupervisor, waMessageId } from './whatsapp.baileys'
+import { cloudApiFields, FakeTransport } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { configureWhatsApp, deliverTo, whatsappRuntime } from './whatsapp.runtime'
-
-class FakeTransport implements WaTransport {
-  readonly emitter = new EventEmitter()
-  readonly ev = {
-    on: <K extends keyof BaileysEventMap>(event: K, fn: (arg: BaileysEventMap[K]) => void) => {
-      this.emitter.on(event, fn)
-    },
-  }
-  user: { id: string } | undefined
-  ended = false
-  sent: Array<{ jid: string; content: any; messageId?: string }> = []
-  constructor(readonly auth: AuthenticationState) {}
-  emit<K extends keyof BaileysEventMap>(event: K, arg: BaileysEventMap[K]) {
-    this.emitter.emit(event, arg)
-  }
-  // Like Baileys: the message id is options.messageId when given (lib/Socket/messages-send.js).
-  async sendMessage(jid: string, content: any, opts?: { messageId?: string }) {
-    const id = opts?.messageId ?? `3EB0RANDOM${this.sent.length}`
-    this.sent.push({ jid, content, messageId: opts?.messageId })
-    return { key: { remoteJid: jid, fromMe: true, id } } as WAMessage
-  }
-  async sendPresenceUpdate() {}
-  async requestPairingCode() {
-    return 'ABCD1234'
-  }
-  async logout() {}
-  end() {
-    this.ended = true
-  }
-}
 
 const graph = startFakeGraph()
 let t: TestApp

@@ -5,47 +5,17 @@
  * channels, auth state or raw webhook events.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { EventEmitter } from 'node:events'
-import type { AuthenticationState, BaileysEventMap } from '@whiskeysockets/baileys'
 import { sql } from 'drizzle-orm'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { rowsOf } from '../../platform/db/client'
 import { withOrg } from '../../platform/db/tenancy'
 import { createWorker } from '../../platform/jobs/jobs.worker'
-import { createBaileysSupervisor, type WaTransport } from './whatsapp.baileys'
+import { createBaileysSupervisor } from './whatsapp.baileys'
 import { getChannel } from './whatsapp.channels'
+import { FakeTransport } from './whatsapp.fixtures'
 import { processInboundJob, simulateInbound } from './whatsapp.inbound'
 import { configureWhatsApp, deliverTo, providerFor, whatsappRuntime } from './whatsapp.runtime'
 import { SANDBOX_GREETING, SANDBOX_TIMING } from './whatsapp.sandbox'
-
-class FakeTransport implements WaTransport {
-  readonly emitter = new EventEmitter()
-  readonly ev = {
-    on: <K extends keyof BaileysEventMap>(event: K, fn: (arg: BaileysEventMap[K]) => void) => {
-      this.emitter.on(event, fn)
-    },
-  }
-  user: { id: string } | undefined
-  ended = false
-  loggedOut = false
-  constructor(readonly auth: AuthenticationState) {}
-  emit<K extends keyof BaileysEventMap>(event: K, arg: BaileysEventMap[K]) {
-    this.emitter.emit(event, arg)
-  }
-  async sendMessage() {
-    return undefined
-  }
-  async sendPresenceUpdate() {}
-  async requestPairingCode() {
-    return 'WXYZ9876'
-  }
-  async logout() {
-    this.loggedOut = true
-  }
-  end() {
-    this.ended = true
-  }
-}
 
 let t: TestApp
 type Member = Awaited<ReturnType<typeof signUpClient>>
@@ -68,7 +38,7 @@ beforeAll(async () => {
       secretKey: t.config.secretKey,
       deliver: deliverTo(t.db),
       transport: async ({ auth }) => {
-        const tr = new FakeTransport(auth)
+        const tr = new FakeTransport(auth, { pairingCode: 'WXYZ9876' })
         transports.push(tr)
         return tr
       },
