@@ -12,6 +12,7 @@ import { validateSession } from './modules/auth/auth.sessions'
 import { whatsappRuntime } from './modules/whatsapp/whatsapp.runtime'
 import { createDb, type Db } from './platform/db/client'
 import { lockDataDir } from './platform/db/data-dir-lock'
+import { maintenanceJob, maintenanceSchedule } from './platform/db/maintenance'
 import { migrate } from './platform/db/migrate'
 import { assertAppRoleIsolated } from './platform/db/tenancy'
 import { createEventDispatcher } from './platform/events/events.dispatcher'
@@ -81,9 +82,9 @@ export async function startServer(config: Config, opts: { log?: Logger; handleSi
   const worker = createWorker({
     db,
     log,
-    jobs: [pruneOutboxJob, mail.job, ...JOBS],
+    jobs: [pruneOutboxJob, maintenanceJob, mail.job, ...JOBS],
     queues: { default: { concurrency: 4 }, mail: { concurrency: 1 }, maintenance: { concurrency: 1 } },
-    schedules: [pruneOutboxSchedule, mail.schedule, ...SCHEDULES],
+    schedules: [pruneOutboxSchedule, maintenanceSchedule, mail.schedule, ...SCHEDULES],
   })
   const realtime = createRealtimeHub({
     db,
