@@ -20,6 +20,7 @@ import m0015 from './0015_lead_name_keys.sql' with { type: 'text' }
 import m0016 from './0016_session_lookup.sql' with { type: 'text' }
 import m0017 from './0017_baileys_socket_lease.sql' with { type: 'text' }
 import m0018 from './0018_import_format_owner.sql' with { type: 'text' }
+import m0019 from './0019_lead_search_terms.sql' with { type: 'text' }
 
 export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0001_foundation', sql: m0001 },
@@ -40,4 +41,5 @@ export const migrations: ReadonlyArray<{ id: string; sql: string }> = [
   { id: '0016_session_lookup', sql: m0016 },
   { id: '0017_baileys_socket_lease', sql: m0017 },
   { id: '0018_import_format_owner', sql: m0018 },
+  { id: '0019_lead_search_terms', sql: m0019 },
 ]

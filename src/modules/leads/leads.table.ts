@@ -2,7 +2,7 @@
  * Tables of the Leads module (migrations/0005_leads.sql and later). The lead record itself is
  * `leads` in pipeline.table.ts, extended by 0005.
  */
-import { boolean, integer, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core'
+import { boolean, index, integer, pgTable, text, unique, uuid } from 'drizzle-orm/pg-core'
 import { idColumn, ts } from '../../platform/db/columns'
 import { organizations } from '../orgs/orgs.table'
 
@@ -37,3 +37,20 @@ export const customFieldDefs = pgTable(
 )
 
 export type CustomFieldDef = typeof customFieldDefs.$inferSelect
+
+/**
+ * Search terms (migrations/0019_lead_search_terms.sql): the distinct lexemes of each lead's
+ * search_tsv (collation "C"), written by triggers on leads; the list's search and the board's `q`
+ * read them by prefix range (a btree, usable under RLS, where the tsvector match is not).
+ */
+export const leadSearchTerms = pgTable(
+  'lead_search_terms',
+  {
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    leadId: uuid('lead_id').notNull(),
+    term: text('term').notNull(),
+  },
+  (t) => [index('lead_search_terms_term_idx').on(t.organizationId, t.term, t.leadId)],
+)
