@@ -226,7 +226,7 @@ export function prepareImport(
       }
       let final: Progress
       try {
-        final = await importRows({ run, imp, actorId: null, onBatch: show }, blobChunks(file))
+        final = await importRows({ run, imp, actorId: null, onBatch: show, maintain: db }, blobChunks(file))
         await run((tx) => finishImport(tx, imp.id, 'completed'))
       } catch (err) {
         await run((tx) =>
