@@ -17,18 +17,16 @@
  */
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
-import { eq } from 'drizzle-orm'
 import { signUp } from '../src/modules/auth/auth.usecases'
 import { blobChunks, decode, records, scanCsv } from '../src/modules/leads/leads.csv'
 import {
-  createImport,
+  createRunningImport,
   finishImport,
   importRows,
   scanUpload,
   type TxRunner,
 } from '../src/modules/leads/leads.import'
 import type { ImportDedup } from '../src/modules/leads/leads.import.table'
-import { leadImports } from '../src/modules/leads/leads.import.table'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
 import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'
@@ -201,21 +199,13 @@ async function importOnce(kind: 'pglite' | 'postgres', path: string) {
     const t0 = performance.now()
     const file = Bun.file(path)
     const shape = await scanUpload(file)
-    const imp = await run(async (tx) => {
-      const created = await createImport(tx, {
-        filename: 'bench.csv',
-        sizeBytes: file.size,
-        shape,
-        channel: 'cli',
-        createdBy: user.id,
-      })
-      const [row] = await tx
-        .update(leadImports)
-        .set({ dedup: opts.dedup as ImportDedup, status: 'running' })
-        .where(eq(leadImports.id, created.id))
-        .returning()
-      return row!
-    })
+    const imp = await run((tx) =>
+      createRunningImport(
+        tx,
+        { filename: 'bench.csv', sizeBytes: file.size, shape, channel: 'cli', createdBy: user.id },
+        { dedup: opts.dedup as ImportDedup },
+      ),
+    )
     let lastPrint = 0
     const progress = await importRows(
       {

@@ -8,7 +8,7 @@
  * names, and never crossing organizations.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { eq, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import { generateDedupSet } from '../../../bench/dedup-data'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { rowsOf } from '../../platform/db/client'
@@ -17,8 +17,7 @@ import { nameKey } from '../../shared/text'
 import { captureLead } from './leads.capture'
 import { namePairs } from './leads.capture-batch'
 import { findCandidates, nameBlockingKeys } from './leads.dedup'
-import { createImport, importRows, scanUpload, type TxRunner } from './leads.import'
-import { leadImports } from './leads.import.table'
+import { createRunningImport, importRows, scanUpload, type TxRunner } from './leads.import'
 
 let t: TestApp
 let counting: string[] | null = null
@@ -85,21 +84,15 @@ async function runImport(org: Org, csv: string, batchCapture: boolean) {
     '"Maria Conceicao";"";"(11) 8765-4321";"";"";"site";"";"voltou"\n"OTAVIO PEREIRA";"otavio.p@example.com";"";"Padaria";"";"";"";""\n'
   const file = new Blob([csv + extra])
   const shape = await scanUpload(file)
-  const imp = await run(async (tx) => {
-    const created = await createImport(tx, {
+  const imp = await run((tx) =>
+    createRunningImport(tx, {
       filename: 'labeled.csv',
       sizeBytes: file.size,
       shape,
       channel: 'cli',
       createdBy: org.userId,
-    })
-    const [row] = await tx
-      .update(leadImports)
-      .set({ status: 'running' })
-      .where(eq(leadImports.id, created.id))
-      .returning()
-    return row!
-  })
+    }),
+  )
   counting = []
   const progress = await importRows(
     { run, imp, actorId: org.userId, batchSize: 60, pauseMs: 0, maxTransactionMs: 600_000, batchCapture },

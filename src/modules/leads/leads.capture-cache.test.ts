@@ -8,14 +8,12 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { eq } from 'drizzle-orm'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { withOrg } from '../../platform/db/tenancy'
 import { captureLead } from './leads.capture'
 import { CaptureCache } from './leads.capture-cache'
 import { createCustomField } from './leads.custom-fields'
-import { createImport, importRows, scanUpload, type TxRunner } from './leads.import'
-import { leadImports } from './leads.import.table'
+import { createRunningImport, importRows, scanUpload, type TxRunner } from './leads.import'
 import { addAssignmentRule, addMember, addScoringRule } from './leads.scoring.fixtures'
 
 const messy = readFileSync(join(import.meta.dir, '../../../test/fixtures/leads-messy.csv'))
@@ -91,21 +89,13 @@ async function importMessy(org: Org, settingsCache: boolean) {
   const run: TxRunner = (fn) => withOrg(t.db, { orgId: org.orgId, userId: org.userId }, fn)
   const file = new Blob([messy])
   const shape = await scanUpload(file)
-  const imp = await run(async (tx) => {
-    const created = await createImport(tx, {
-      filename: 'leads-messy.csv',
-      sizeBytes: file.size,
-      shape,
-      channel: 'cli',
-      createdBy: org.userId,
-    })
-    const [row] = await tx
-      .update(leadImports)
-      .set({ status: 'running', defaultTags: ['planilha'] })
-      .where(eq(leadImports.id, created.id))
-      .returning()
-    return row!
-  })
+  const imp = await run((tx) =>
+    createRunningImport(
+      tx,
+      { filename: 'leads-messy.csv', sizeBytes: file.size, shape, channel: 'cli', createdBy: org.userId },
+      { defaultTags: ['planilha'] },
+    ),
+  )
   counting = []
   const bytes = (async function* () {
     yield new Uint8Array(messy)

@@ -14,7 +14,7 @@
  * to stdout. Exit codes: 0 done, 1 failed (unreadable file, no name column), 2 bad usage.
  */
 import { createWriteStream } from 'node:fs'
-import { eq, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import { type Db, rowsOf } from '../../platform/db/client'
 import { withOrg, withSystem } from '../../platform/db/tenancy'
 import { FormError } from '../../platform/http/errors'
@@ -23,19 +23,15 @@ import { isUuid } from '../../shared/ids'
 import { blobChunks, parseDelimiterChoice, parseEncodingChoice } from './leads.csv'
 import { exportCsv, parseDelimiter, parseExportQuery } from './leads.export'
 import {
-  checkSettings,
-  createImport,
-  customFieldRefs,
+  createRunningImport,
   DEDUP_MODES,
   finishImport,
-  type ImportSettings,
   importRows,
   type Progress,
   scanUpload,
-  stageRefs,
   type TxRunner,
 } from './leads.import'
-import { type ImportDedup, leadImports } from './leads.import.table'
+import type { ImportDedup } from './leads.import.table'
 
 /** Flags every command accepts: the configuration (see docs/configuration.md). */
 const CONFIG_FLAGS = [
@@ -167,39 +163,30 @@ export function prepareImport(
         else io.stderr.write(`${path}: ${t(err.fields.file!, err.params.file)}\n`)
         return 1
       }
-      let imp: Awaited<ReturnType<typeof createImport>>
+      let imp: Awaited<ReturnType<typeof createRunningImport>>
       try {
-        imp = await run(async (tx) => {
-          const created = await createImport(tx, {
-            filename: path.split('/').pop() || path,
-            sizeBytes: file.size,
-            shape,
-            channel: 'cli',
-            createdBy: null,
-          })
-          const settings: ImportSettings = {
-            mapping: created.mapping,
-            dedup,
-            pipelineId: flags.pipeline ?? null,
-            stageId: flags.stage ?? null,
-            defaultSource: flags.source?.trim() || null,
-            defaultTags: (flags.tags ?? '')
-              .split(',')
-              .map((s) => s.trim().toLowerCase())
-              .filter(Boolean),
-          }
-          checkSettings(settings, {
-            columns: created.headers.length,
-            customs: await customFieldRefs(tx),
-            stages: await stageRefs(tx),
-          })
-          const [row] = await tx
-            .update(leadImports)
-            .set({ ...settings, status: 'running', startedAt: new Date() })
-            .where(eq(leadImports.id, created.id))
-            .returning()
-          return row!
-        })
+        imp = await run((tx) =>
+          createRunningImport(
+            tx,
+            {
+              filename: path.split('/').pop() || path,
+              sizeBytes: file.size,
+              shape,
+              channel: 'cli',
+              createdBy: null,
+            },
+            {
+              dedup,
+              pipelineId: flags.pipeline ?? null,
+              stageId: flags.stage ?? null,
+              defaultSource: flags.source?.trim() || null,
+              defaultTags: (flags.tags ?? '')
+                .split(',')
+                .map((s) => s.trim().toLowerCase())
+                .filter(Boolean),
+            },
+          ),
+        )
       } catch (err) {
         if (!(err instanceof FormError)) throw err
         for (const [f, key] of Object.entries(err.fields)) io.stderr.write(`${f}: ${t(key, err.params[f])}\n`)

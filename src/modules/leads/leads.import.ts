@@ -868,6 +868,35 @@ export async function changeFormat(
 }
 
 /** Creates the import (a draft with a guessed mapping) and, for uploads, stores the file. */
+/**
+ * An import that runs at once in this process (the CLI; tests and benches): created with the guessed
+ * mapping, `options` checked like the mapping form's (FormError otherwise), and marked running.
+ */
+export async function createRunningImport(
+  tx: OrgTx,
+  input: NewImport,
+  options: Partial<Omit<ImportSettings, 'mapping'>> = {},
+): Promise<LeadImport> {
+  const created = await createImport(tx, input)
+  const settings = checkSettings(
+    {
+      mapping: created.mapping,
+      dedup: options.dedup ?? created.dedup,
+      pipelineId: options.pipelineId ?? null,
+      stageId: options.stageId ?? null,
+      defaultSource: options.defaultSource ?? null,
+      defaultTags: options.defaultTags ?? [],
+    },
+    { columns: created.headers.length, customs: await customFieldRefs(tx), stages: await stageRefs(tx) },
+  )
+  const [row] = await tx
+    .update(leadImports)
+    .set({ ...settings, status: 'running', startedAt: new Date() })
+    .where(eq(leadImports.id, created.id))
+    .returning()
+  return row!
+}
+
 export async function createImport(tx: OrgTx, input: NewImport, file?: Blob): Promise<LeadImport> {
   const customs = await customFieldRefs(tx)
   const [imp] = await tx
