@@ -16,7 +16,7 @@ import { createHmac } from 'node:crypto'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config/config'
 import { JOBS } from '../src/jobs'
-import { cloudChannelForm, newChannel } from '../src/modules/whatsapp/whatsapp.fixtures'
+import { cloudChannelForm, cloudInboundText, newChannel } from '../src/modules/whatsapp/whatsapp.fixtures'
 import { migrate } from '../src/platform/db/migrate'
 import { silentLogger as quiet } from '../src/platform/events/events.pg'
 import { createWorker } from '../src/platform/jobs/jobs.worker'
@@ -35,34 +35,15 @@ const APP_SECRET = 'bench-app-secret-123'
 
 /** Meta's documented inbound text message webhook (one entry, one change, one message). */
 function cloudPayload(i: number, phoneNumberId: string) {
-  const wa = `55119${String(80000000 + (i % opts.contacts)).padStart(8, '0')}`
-  return JSON.stringify({
-    object: 'whatsapp_business_account',
-    entry: [
-      {
-        id: '102290129340398',
-        changes: [
-          {
-            field: 'messages',
-            value: {
-              messaging_product: 'whatsapp',
-              metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
-              contacts: [{ profile: { name: `Cliente ${i % opts.contacts}` }, wa_id: wa }],
-              messages: [
-                {
-                  from: wa,
-                  id: `wamid.bench.${process.pid}.${i}`,
-                  timestamp: String(Math.floor(Date.now() / 1000)),
-                  type: 'text',
-                  text: { body: `Mensagem ${i}: quero um orçamento` },
-                },
-              ],
-            },
-          },
-        ],
-      },
-    ],
-  })
+  return JSON.stringify(
+    cloudInboundText({
+      phoneNumberId,
+      from: `55119${String(80000000 + (i % opts.contacts)).padStart(8, '0')}`,
+      name: `Cliente ${i % opts.contacts}`,
+      id: `wamid.bench.${process.pid}.${i}`,
+      body: `Mensagem ${i}: quero um orçamento`,
+    }),
+  )
 }
 
 const pct = (xs: number[], p: number) => {

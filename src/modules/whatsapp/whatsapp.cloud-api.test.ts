@@ -8,7 +8,7 @@ import { createHash, createHmac } from 'node:crypto'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { graphError, parseCloudWebhook } from './whatsapp.cloud-api'
-import { cloudChannelForm } from './whatsapp.fixtures'
+import { cloudChannelForm, cloudDelivery } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { createProvider, SendError, sendRequest } from './whatsapp.provider'
 
@@ -315,26 +315,7 @@ describe('sending through the Graph API', () => {
 
 // Documented webhook payloads (shapes from https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components)
 
-const value = (extra: Record<string, unknown>) => ({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: '102290129340398',
-      changes: [
-        {
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '15550783881', phone_number_id: '106540352242922' },
-            ...extra,
-          },
-          field: 'messages',
-        },
-      ],
-    },
-  ],
-})
-
-export const TEXT_MESSAGE = value({
+export const TEXT_MESSAGE = cloudDelivery({
   contacts: [{ profile: { name: 'Sheena Nelson' }, wa_id: '5511987654321' }],
   messages: [
     {
@@ -347,7 +328,7 @@ export const TEXT_MESSAGE = value({
   ],
 })
 
-const STATUSES = value({
+const STATUSES = cloudDelivery({
   statuses: [
     {
       id: 'wamid.OUT1',
@@ -396,7 +377,7 @@ describe('parsing the documented webhook payloads', () => {
   })
 
   test('a Brazilian wa_id without the ninth digit becomes the E.164 number the lead has', () => {
-    const body = value({
+    const body = cloudDelivery({
       contacts: [{ profile: { name: 'Zé' }, wa_id: '551187654321' }],
       messages: [
         { from: '551187654321', id: 'wamid.A', timestamp: '1750090702', type: 'text', text: { body: 'oi' } },
@@ -407,7 +388,7 @@ describe('parsing the documented webhook payloads', () => {
   })
 
   test('image, audio (voice), document, location, interactive, button and reply context', () => {
-    const body = value({
+    const body = cloudDelivery({
       messages: [
         {
           from: '5511987654321',

@@ -14,7 +14,7 @@ import { createDb } from '../../platform/db/client'
 import { migrate } from '../../platform/db/migrate'
 import { spawnChild } from '../../platform/events/events.fixtures'
 import { signUp } from '../auth/auth.usecases'
-import { cloudChannelForm, newChannel } from './whatsapp.fixtures'
+import { cloudChannelForm, cloudInboundText, newChannel } from './whatsapp.fixtures'
 
 const CHILD = join(import.meta.dir, 'whatsapp.child-server.ts')
 const SECRET = 'crash-secret-key-crash-secret-key-0123'
@@ -22,33 +22,15 @@ const APP_SECRET = 'crash-app-secret'
 const PHONE_NUMBER_ID = '106540352242922'
 
 /** Meta's documented inbound text message (one entry, one change, one message). */
-const DELIVERY = JSON.stringify({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: '102290129340398',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '15550783881', phone_number_id: PHONE_NUMBER_ID },
-            contacts: [{ profile: { name: 'Sheena Nelson' }, wa_id: '5511987654321' }],
-            messages: [
-              {
-                from: '5511987654321',
-                id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERTQ2QkI5QzFBM0Q2MkI4MAA=',
-                timestamp: String(Math.floor(Date.now() / 1000)),
-                type: 'text',
-                text: { body: 'Ainda tem o apartamento de 2 quartos?' },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  ],
-})
+const DELIVERY = JSON.stringify(
+  cloudInboundText({
+    phoneNumberId: PHONE_NUMBER_ID,
+    from: '5511987654321',
+    name: 'Sheena Nelson',
+    id: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERTQ2QkI5QzFBM0Q2MkI4MAA=',
+    body: 'Ainda tem o apartamento de 2 quartos?',
+  }),
+)
 
 /** `dataDir` is the server's DATA_DIR; its embedded database lives in `<dataDir>/pg`. */
 type Target = { dataDir: string } | { databaseUrl: string }

@@ -2,7 +2,8 @@
  * Test helpers for WhatsApp channels (imported by *.test.ts and the bench only): the new-channel
  * form's fields — the body posted to /settings/channels (or, without the name, to a channel's
  * /switch) and the input of the `createChannel` use case — a channel made through that use case,
- * and `FakeTransport`, the fake Baileys socket the real supervisor runs on in tests.
+ * Meta's webhook payloads, and `FakeTransport`, the fake Baileys socket the real supervisor runs on
+ * in tests.
  */
 import { EventEmitter } from 'node:events'
 import { Boom } from '@hapi/boom'
@@ -53,6 +54,62 @@ export const newChannel = (db: Db, actor: Actor, form: Form, secretKey: string) 
   withOrg(db, { orgId: actor.orgId, userId: actor.userId }, (tx) => createChannel(tx, actor, form, secretKey))
 
 /** A message handed to `FakeTransport.sendMessage`, as Baileys got it. */
+/**
+ * Meta's webhook delivery of one `messages` change (the envelope documented at
+ * developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components), around `value`'s fields.
+ */
+export const cloudDelivery = (
+  value: Record<string, unknown>,
+  meta: { phoneNumberId?: string; displayPhone?: string } = {},
+) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: '102290129340398',
+      changes: [
+        {
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: {
+              display_phone_number: meta.displayPhone ?? '15550783881',
+              phone_number_id: meta.phoneNumberId ?? '106540352242922',
+            },
+            ...value,
+          },
+          field: 'messages',
+        },
+      ],
+    },
+  ],
+})
+
+/** Meta's documented inbound text message from `from` (a WhatsApp id: digits), as one delivery. */
+export const cloudInboundText = (m: {
+  from: string
+  name: string
+  id: string
+  body: string
+  /** Unix seconds; default now. */
+  timestamp?: string
+  phoneNumberId?: string
+  displayPhone?: string
+}) =>
+  cloudDelivery(
+    {
+      contacts: [{ profile: { name: m.name }, wa_id: m.from }],
+      messages: [
+        {
+          from: m.from,
+          id: m.id,
+          timestamp: m.timestamp ?? String(Math.floor(Date.now() / 1000)),
+          type: 'text',
+          text: { body: m.body },
+        },
+      ],
+    },
+    m,
+  )
+
 export interface FakeSent {
   jid: string
   content: any

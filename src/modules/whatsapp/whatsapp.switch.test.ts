@@ -15,7 +15,7 @@ import { withOrg } from '../../platform/db/tenancy'
 import { createWorker } from '../../platform/jobs/jobs.worker'
 import { inbound, inboxWorker, receive } from '../inbox/inbox.fixtures'
 import { createBaileysSupervisor, waMessageId } from './whatsapp.baileys'
-import { cloudApiFields, FakeTransport } from './whatsapp.fixtures'
+import { cloudApiFields, cloudInboundText, FakeTransport } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
 import { configureWhatsApp, deliverTo, whatsappRuntime } from './whatsapp.runtime'
 
@@ -171,33 +171,16 @@ describe('switching to the Cloud API', () => {
     })
 
     // Meta's webhook for the contact's answer, signed with the NEW app secret: the same thread.
-    const payload = JSON.stringify({
-      object: 'whatsapp_business_account',
-      entry: [
-        {
-          id: '102290129340398',
-          changes: [
-            {
-              value: {
-                messaging_product: 'whatsapp',
-                metadata: { display_phone_number: '5511987650000', phone_number_id: '106540352242922' },
-                contacts: [{ profile: { name: 'Marina Costa' }, wa_id: '5511987651234' }],
-                messages: [
-                  {
-                    from: '5511987651234',
-                    id: 'wamid.HBgLNTUxMTk4NzY1MTIzNBUCABIYFjNFQjBDMDI0',
-                    timestamp: String(Math.floor(Date.now() / 1000) + 2),
-                    text: { body: 'Depois da troca, pela API oficial' },
-                    type: 'text',
-                  },
-                ],
-              },
-              field: 'messages',
-            },
-          ],
-        },
-      ],
-    })
+    const payload = JSON.stringify(
+      cloudInboundText({
+        displayPhone: '5511987650000',
+        from: '5511987651234',
+        name: 'Marina Costa',
+        id: 'wamid.HBgLNTUxMTk4NzY1MTIzNBUCABIYFjNFQjBDMDI0',
+        timestamp: String(Math.floor(Date.now() / 1000) + 2),
+        body: 'Depois da troca, pela API oficial',
+      }),
+    )
     const signature = createHmac('sha256', 'switch-app-secret').update(payload).digest('hex')
     const hook = await t.handle(
       new Request(`${BASE}/webhooks/whatsapp/${id}`, {
