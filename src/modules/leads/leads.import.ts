@@ -26,6 +26,7 @@ import { EMAIL_RE, normalizeEmail } from '../../shared/email'
 import { isUuid } from '../../shared/ids'
 import { toE164 } from '../../shared/phone'
 import { fold, nameKey } from '../../shared/text'
+import { listMembers } from '../orgs/orgs.usecases'
 import { parseMoney, parseTags } from '../pipeline/pipeline.schemas'
 import { type CaptureInput, type CaptureResult, captureLead } from './leads.capture'
 import { captureMany } from './leads.capture-batch'
@@ -313,12 +314,8 @@ export class OwnerDirectory {
   }
 
   static async load(tx: OrgTx): Promise<OwnerDirectory> {
-    return new OwnerDirectory(
-      rowsOf<OwnerRef>(
-        await tx.execute(sql`select u.id, u.name, u.email from organization_members m
-          join users u on u.id = m.user_id order by u.name, u.id`),
-      ),
-    )
+    const members = await listMembers(tx)
+    return new OwnerDirectory(members.map((m) => ({ id: m.userId, name: m.name, email: m.email })))
   }
 
   resolve(text: string): OwnerMatch {
