@@ -111,12 +111,6 @@ export async function recordEventBatch(tx: OrgTx, events: ReadonlyArray<EventInp
   )
 }
 
-export async function recordEvents(tx: OrgTx, events: ReadonlyArray<EventInput>): Promise<RecordedEvent[]> {
-  const out: RecordedEvent[] = []
-  for (const e of events) out.push(await recordEvent(tx, e))
-  return out
-}
-
 /** The organization's last committed version (0 before its first event): render it into pages. */
 export async function latestVersion(tx: OrgTx): Promise<number> {
   const rows = await query<{ version: unknown }>(
