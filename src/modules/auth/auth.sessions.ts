@@ -5,8 +5,8 @@
  */
 import { and, eq, lt, ne, or, sql } from 'drizzle-orm'
 import { generateToken, hashToken } from '../../platform/crypto/tokens'
-import type { Db } from '../../platform/db/client'
-import { readAsSystem, type SystemTx, withSystem } from '../../platform/db/tenancy'
+import { type Db, type DrizzleTx, rowsOf } from '../../platform/db/client'
+import { readAsSystem, type SystemTx, tenantBinding, withSystem } from '../../platform/db/tenancy'
 import { latestVersionFor } from '../../platform/events/events.outbox'
 import { unreadCountFor } from '../notifications/notifications.usecases'
 import { organizationMembers, organizations, type Role } from '../orgs/orgs.table'
@@ -101,25 +101,24 @@ interface SessionRow {
   rt_version: number | string | null
 }
 
-/**
- * Every request's session lookup. One statement, outside a transaction, brings the session, its
- * user, their memberships, and the active organization's unread notifications and event version
- * (STACK-NOTES: each PGlite statement costs about a millisecond, and this runs on every page). The
- * statement lives in `loved_session_lookup` (migrations/0016_session_lookup.sql) so its plan is
- * kept per connection instead of being made again on every request.
- * Writes (expiry slide, a vanished active organization) happen only when needed.
- */
-export async function validateSession(db: Db, token: string, now = new Date()): Promise<AuthState | null> {
-  if (!/^[a-z2-7]{32}$/.test(token)) return null
-  const id = hashToken(token)
-  const [row] = await readAsSystem<SessionRow>(db, sql`select * from loved_session_lookup(${id})`)
-  if (!row) return null
+/** What a session row says on its own, before any write. */
+type SessionReading =
+  | { kind: 'gone' }
+  | { kind: 'expired' }
+  | {
+      kind: 'valid'
+      auth: AuthState
+      /** The row must be updated (expiry slid, or the active organization replaced) before use. */
+      needsWrite: boolean
+      activeChanged: boolean
+    }
+
+/** The pure part of a lookup: expiry, sliding refresh and the active organization, decided from the row. */
+function readSession(id: string, row: SessionRow | undefined, now: Date): SessionReading {
+  if (!row?.user_id) return { kind: 'gone' }
   const expiresAtNow = new Date(row.expires_at)
   const absolute = new Date(row.absolute_expires_at)
-  if (now >= expiresAtNow || now >= absolute) {
-    await withSystem(db, (tx) => tx.delete(sessions).where(eq(sessions.id, id)))
-    return null
-  }
+  if (now >= expiresAtNow || now >= absolute) return { kind: 'expired' }
   const policy = row.remember ? SESSION_POLICY.remember : SESSION_POLICY.browser
   let expiresAt = expiresAtNow
   let refreshed = false
@@ -129,41 +128,102 @@ export async function validateSession(db: Db, token: string, now = new Date()): 
   }
   const memberships: Membership[] =
     typeof row.memberships === 'string' ? JSON.parse(row.memberships) : row.memberships
-  let org = memberships.find((m) => m.orgId === row.active_org_id) ?? null
-  let unread = Number(row.unread ?? 0)
-  let rtVersion = Number(row.rt_version ?? 0)
   // Active org gone (removed, left, org deleted): fall back to another membership.
-  if (!org && memberships.length) org = memberships[0]!
+  const org = memberships.find((m) => m.orgId === row.active_org_id) ?? memberships[0] ?? null
   const activeChanged = (org?.orgId ?? null) !== row.active_org_id
-  if (refreshed || activeChanged) {
+  return {
+    kind: 'valid',
+    needsWrite: refreshed || activeChanged,
+    activeChanged,
+    auth: {
+      sessionId: id,
+      remember: row.remember,
+      expiresAt,
+      user: {
+        id: row.user_id,
+        email: row.email,
+        name: row.name,
+        locale: row.locale,
+        isInstanceAdmin: row.is_instance_admin,
+      },
+      memberships,
+      org,
+      refreshed,
+      unread: Number(row.unread ?? 0),
+      rtVersion: Number(row.rt_version ?? 0),
+    },
+  }
+}
+
+const TOKEN_RE = /^[a-z2-7]{32}$/
+
+/**
+ * Every request's session lookup. One statement, outside a transaction, brings the session, its
+ * user, their memberships, and the active organization's unread notifications and event version
+ * (STACK-NOTES: each PGlite statement costs about a millisecond, and this runs on every page). The
+ * statement lives in `loved_session_lookup` (migrations/0016_session_lookup.sql) so its plan is
+ * kept per connection instead of being made again on every request.
+ * Writes (expiry slide, a vanished active organization) happen only when needed.
+ * The hot tenant routes skip this separate statement: see `openSessionInTx`.
+ */
+export async function validateSession(db: Db, token: string, now = new Date()): Promise<AuthState | null> {
+  if (!TOKEN_RE.test(token)) return null
+  const id = hashToken(token)
+  const [row] = await readAsSystem<SessionRow>(db, sql`select * from loved_session_lookup(${id})`)
+  const reading = readSession(id, row, now)
+  if (reading.kind === 'gone') return null
+  if (reading.kind === 'expired') {
+    await withSystem(db, (tx) => tx.delete(sessions).where(eq(sessions.id, id)))
+    return null
+  }
+  const { auth } = reading
+  if (reading.needsWrite) {
     await withSystem(db, async (tx) => {
       await tx
         .update(sessions)
-        .set({ expiresAt, activeOrgId: org?.orgId ?? null })
+        .set({ expiresAt: auth.expiresAt, activeOrgId: auth.org?.orgId ?? null })
         .where(eq(sessions.id, id))
-      if (activeChanged) {
-        unread = org ? await unreadCountFor(tx, org.orgId, row.user_id) : 0
-        rtVersion = org ? await latestVersionFor(tx, org.orgId) : 0
+      if (reading.activeChanged) {
+        auth.unread = auth.org ? await unreadCountFor(tx, auth.org.orgId, auth.user.id) : 0
+        auth.rtVersion = auth.org ? await latestVersionFor(tx, auth.org.orgId) : 0
       }
     })
   }
-  return {
-    sessionId: id,
-    remember: row.remember,
-    expiresAt,
-    user: {
-      id: row.user_id,
-      email: row.email,
-      name: row.name,
-      locale: row.locale,
-      isInstanceAdmin: row.is_instance_admin,
-    },
-    memberships,
-    org,
-    refreshed,
-    unread,
-    rtVersion,
-  }
+  return auth
+}
+
+/**
+ * The session lookup as the first statement of a tenant transaction: the same lookup, and in the
+ * same statement the transaction is bound to the session's active organization and switched to the
+ * app role (`tenantBinding`), so a tenant request costs one statement less (a board request is
+ * 2 statements, a move 2).
+ * The binding is computed from the row, after the lookup (it runs as the connection's own role,
+ * which can read sessions). The role switch does not depend on the row: with no session the
+ * transaction is still the app role's, bound to no organization, so it can read no tenant row.
+ * Returns the session only when it can be used as it is: valid, not due for its expiry slide, and
+ * with an active organization the user still belongs to. Any other case returns null, and the caller
+ * must roll back and take the ordinary path (`validateSession`, which does the writes).
+ */
+export async function openSessionInTx(
+  tx: DrizzleTx,
+  appRole: string,
+  token: string,
+  now = new Date(),
+): Promise<(AuthState & { org: Membership }) | null> {
+  if (!TOKEN_RE.test(token)) return null
+  const id = hashToken(token)
+  const [row] = rowsOf<SessionRow>(
+    await tx.execute(
+      sql`select l.*, ${tenantBinding(
+        sql`coalesce(l.active_org_id::text, '')`,
+        sql`coalesce(l.user_id::text, '')`,
+        appRole,
+      )} from (select 1) one left join loved_session_lookup(${id}) l on true`,
+    ),
+  )
+  const reading = readSession(id, row, now)
+  if (reading.kind !== 'valid' || reading.needsWrite || !reading.auth.org) return null
+  return reading.auth as AuthState & { org: Membership }
 }
 
 export async function listMemberships(tx: SystemTx, userId: string): Promise<Membership[]> {

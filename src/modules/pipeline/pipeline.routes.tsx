@@ -26,7 +26,7 @@ import {
 } from '../../../views/pipeline/settings-page'
 import { withOrg } from '../../platform/db/tenancy'
 import { registerAsset } from '../../platform/http/assets'
-import { type AppDeps, type OrgCtx, requireOrg, setFlash } from '../../platform/http/context'
+import { type AppDeps, type OrgCtx, requireOrg, setFlash, withOrgRequest } from '../../platform/http/context'
 import { AppError, FormError } from '../../platform/http/errors'
 import { field, fields, html, json, redirect, uiOf, withForm } from '../../platform/http/respond'
 import { isLocale, type Locale, type MessageKey } from '../../shared/i18n'
@@ -83,11 +83,12 @@ export function pipelineRoutes(deps: AppDeps) {
   const scope = (r: OrgCtx) => ({ orgId: r.org.orgId, userId: r.auth.user.id })
   const orgLocale = (r: OrgCtx): Locale => (isLocale(r.org.locale) ? r.org.locale : r.locale)
   /** An htmx request for a fragment (not a boosted navigation, which wants the whole page). */
-  const fragment = (r: OrgCtx, target?: string) =>
-    r.isHtmx &&
-    r.request.headers.get('hx-boosted') !== 'true' &&
-    (target === undefined || r.request.headers.get('hx-target') === target)
-  const wantsJson = (r: OrgCtx) => (r.request.headers.get('accept') ?? '').includes('application/json')
+  const fragmentOf = (request: Request, target?: string) =>
+    request.headers.get('hx-request') === 'true' &&
+    request.headers.get('hx-boosted') !== 'true' &&
+    (target === undefined || request.headers.get('hx-target') === target)
+  const fragment = (r: OrgCtx, target?: string) => fragmentOf(r.request, target)
+  const wantsJson = (request: Request) => (request.headers.get('accept') ?? '').includes('application/json')
   /** The board filters of the page an htmx request comes from (the drawer's "back" link keeps them). */
   const backQuery = (r: OrgCtx) => {
     const current = r.request.headers.get('hx-current-url')
@@ -115,12 +116,14 @@ export function pipelineRoutes(deps: AppDeps) {
 
   // Board ----------------------------------------------------------------------------------------
 
-  async function boardResponse(r: OrgCtx, pipelineId: string | null) {
-    const filters = parseFilters(r.url.searchParams)
+  /** The board: authenticated in its one tenant transaction (2 statements in all). */
+  async function boardResponse(request: Request, pipelineId: string | null) {
+    const filters = parseFilters(new URL(request.url).searchParams)
     const query = filtersQuery(filters)
-    const board = await withOrg(db, scope(r), (tx) =>
-      loadBoard(tx, r.actor, { pipelineId, filters, timezone: r.org.timezone, locale: orgLocale(r) }),
-    )
+    const { r, value: board } = await withOrgRequest(deps, request, undefined, (r, tx) => {
+      if (pipelineId !== null && !isUuid(pipelineId)) throw PIPELINE_ERRORS.notFound()
+      return loadBoard(tx, r.actor, { pipelineId, filters, timezone: r.org.timezone, locale: orgLocale(r) })
+    })
     const props: BoardPageProps = { ui: uiOf(r), board, filters, query, canAdmin: canAdmin(r.org.role) }
     if (fragment(r, 'board-region')) {
       const res = await html(r, <BoardRegion {...props} />)
@@ -232,24 +235,19 @@ export function pipelineRoutes(deps: AppDeps) {
 
   return (
     new Elysia({ name: 'pipeline.routes' })
-      .get('/pipeline', async ({ request }) => boardResponse(await requireOrg(deps, request), null))
+      .get('/pipeline', ({ request }) => boardResponse(request, null))
       .get('/pipeline/suggestions', async ({ request }) => {
         const r = await requireOrg(deps, request)
         const s = await withOrg(db, scope(r), filterSuggestions)
         return html(r, <FilterSuggestions {...s} />)
       })
-      .get('/pipeline/:pipelineId', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.pipelineId)) throw PIPELINE_ERRORS.notFound()
-        return boardResponse(r, params.pipelineId)
-      })
+      .get('/pipeline/:pipelineId', ({ request, params }) => boardResponse(request, params.pipelineId))
       .get(
         '/pipeline/:pipelineId/stages/:stageId/cards',
         async ({ request, params, query }) => {
-          const r = await requireOrg(deps, request)
-          if (!isUuid(params.pipelineId) || !isUuid(params.stageId)) throw PIPELINE_ERRORS.notFound()
-          const filters = parseFilters(r.url.searchParams)
-          const data = await withOrg(db, scope(r), async (tx) => {
+          const filters = parseFilters(new URL(request.url).searchParams)
+          const { r, value: data } = await withOrgRequest(deps, request, undefined, async (r, tx) => {
+            if (!isUuid(params.pipelineId) || !isUuid(params.stageId)) throw PIPELINE_ERRORS.notFound()
             const page = await loadColumnPage(tx, r.actor, {
               pipelineId: params.pipelineId,
               stageId: params.stageId,
@@ -418,10 +416,9 @@ export function pipelineRoutes(deps: AppDeps) {
         return drawerResponse(r, params.leadId)
       })
       .get('/pipeline/leads/:leadId/card', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.leadId)) throw PIPELINE_ERRORS.notFound()
-        const filters = parseFilters(r.url.searchParams)
-        const data = await withOrg(db, scope(r), async (tx) => {
+        const filters = parseFilters(new URL(request.url).searchParams)
+        const { r, value: data } = await withOrgRequest(deps, request, undefined, async (r, tx) => {
+          if (!isUuid(params.leadId)) throw PIPELINE_ERRORS.notFound()
           const card = await loadCard(tx, r.actor, params.leadId, filters, r.org.timezone)
           if (!card) {
             // Filtered out (204: the board drops the card) or not there at all (404).
@@ -478,23 +475,26 @@ export function pipelineRoutes(deps: AppDeps) {
       .post(
         '/pipeline/leads/:leadId/move',
         async ({ request, params, body }) => {
+          const input = (leadId: string) => ({
+            leadId,
+            toStageId: body.stageId,
+            afterId: body.afterId || null,
+            version: body.version,
+            value: body.value,
+            reason: body.reason,
+          })
+          // The board's drag and keyboard moves (JSON): authenticated in the move's transaction, so a
+          // move is 2 statements. The drawer's form keeps the ordinary path and its error rendering.
+          if (wantsJson(request) && !fragmentOf(request, 'drawer-root')) {
+            const { r, value } = await withOrgRequest(deps, request, undefined, (r, tx) => {
+              if (!isUuid(params.leadId)) throw PIPELINE_ERRORS.notFound()
+              return moveLead(tx, r.actor, input(params.leadId))
+            })
+            return json(r, { ok: true, ...value })
+          }
           const r = await requireOrg(deps, request)
           if (!isUuid(params.leadId)) throw PIPELINE_ERRORS.notFound()
-          const move = () =>
-            withOrg(db, scope(r), (tx) =>
-              moveLead(tx, r.actor, {
-                leadId: params.leadId,
-                toStageId: body.stageId,
-                afterId: body.afterId || null,
-                version: body.version,
-                value: body.value,
-                reason: body.reason,
-              }),
-            )
-          if (wantsJson(r) && !fragment(r, 'drawer-root')) {
-            const result = await move()
-            return json(r, { ok: true, ...result })
-          }
+          const move = () => withOrg(db, scope(r), (tx) => moveLead(tx, r.actor, input(params.leadId)))
           return leadAction(r, params.leadId, 'move', move, 'pipeline.lead.saved')
         },
         { body: MoveBody },
@@ -681,12 +681,12 @@ export function pipelineRoutes(deps: AppDeps) {
         const res = await withForm(
           () => withOrg(db, scope(r), (tx) => reorderStages(tx, r.actor, params.pipelineId, ids)),
           async (e) =>
-            wantsJson(r)
+            wantsJson(r.request)
               ? json(r, { error: { code: 'pipeline.order', message: r.t('pipeline.error.order') } }, 422)
               : settingsPage(r, params.pipelineId, { order: r.t(Object.values(e.fields)[0]!) }, 422),
         )
         if (!res.ok) return res.response
-        if (wantsJson(r)) return json(r, { ok: true })
+        if (wantsJson(r.request)) return json(r, { ok: true })
         setFlash(r, 'success', r.t('pipeline.stages.reordered'))
         return redirect(r, `/pipeline/${params.pipelineId}/settings`)
       })

@@ -35,11 +35,18 @@ export async function withOrg<T>(
   // (the board at 1,000 organizations x 1,000 leads: p50 11.3 -> 7.6 ms with custom plans). No
   // effect on PGlite, whose statements are unnamed (always planned for their parameters).
   return db.drizzle.transaction(async (tx) => {
-    await tx.execute(
-      sql`select set_config('app.org_id', ${orgId}, true), set_config('app.user_id', ${userId ?? ''}, true), set_config('role', ${db.appRole}, true), set_config('plan_cache_mode', 'force_custom_plan', true)`,
-    )
+    await tx.execute(sql`select ${tenantBinding(sql`${orgId}`, sql`${userId ?? ''}`, db.appRole)}`)
     return fn(tx as OrgTx)
   })
+}
+
+/**
+ * The select-list that binds a transaction to an organization and switches it to the app role (the
+ * first statement of every tenant transaction, alone in `withOrg` or after the session lookup in
+ * `openSessionInTx`). Values are bound as parameters or come from columns, never spliced as text.
+ */
+export function tenantBinding(orgId: SQL, userId: SQL, appRole: string): SQL {
+  return sql`set_config('app.org_id', ${orgId}, true), set_config('app.user_id', ${userId}, true), set_config('role', ${appRole}, true), set_config('plan_cache_mode', 'force_custom_plan', true)`
 }
 
 export async function withSystem<T>(db: Db, fn: (tx: SystemTx) => Promise<T>): Promise<T> {

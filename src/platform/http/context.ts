@@ -4,11 +4,17 @@
  * for it explicitly (`requireOrg(deps, c)`), which keeps types honest without plugin-scope tricks.
  */
 import type { Config } from '../../config/config'
-import { type AuthState, type Membership, validateSession } from '../../modules/auth/auth.sessions'
+import {
+  type AuthState,
+  type Membership,
+  openSessionInTx,
+  validateSession,
+} from '../../modules/auth/auth.sessions'
 import type { Role } from '../../modules/orgs/orgs.table'
 import type { Actor } from '../../modules/orgs/orgs.usecases'
 import { type Locale, resolveLocale, type T, translator } from '../../shared/i18n'
 import type { Db } from '../db/client'
+import { type OrgTx, withOrg } from '../db/tenancy'
 import type { Logger } from '../log/logger'
 import type { Mailer } from '../mail/mailer'
 import type { RealtimeHub } from '../realtime/realtime.hub'
@@ -83,12 +89,22 @@ export function reqCtx(deps: AppDeps, request: Request): Promise<ReqCtx> {
 }
 
 async function build(deps: AppDeps, request: Request): Promise<ReqCtx> {
-  const { config, db } = deps
+  const cookies = parseCookies(request.headers.get('cookie'))
+  const token = cookies[sessionCookieName(deps.config)]
+  return buildCtx(deps, request, cookies, token, token ? await validateSession(deps.db, token) : null)
+}
+
+/** The request context around a session already looked up (or none). Pure: no database. */
+function buildCtx(
+  deps: AppDeps,
+  request: Request,
+  cookies: Record<string, string>,
+  token: string | undefined,
+  auth: AuthState | null,
+): ReqCtx {
+  const { config } = deps
   const meta = requestMeta.get(request)
   const reqId = meta?.id ?? crypto.randomUUID()
-  const cookies = parseCookies(request.headers.get('cookie'))
-  const token = cookies[sessionCookieName(config)]
-  const auth = token ? await validateSession(db, token) : null
   const out: string[] = []
   if (token && !auth) out.push(clearSessionCookie(config))
   if (auth?.refreshed) out.push(sessionCookie(config, token!, auth.remember ? auth.expiresAt : null))
@@ -150,7 +166,10 @@ export async function requireUser(deps: AppDeps, request: Request): Promise<ReqC
 
 /** Logged in and in an organization; optionally with one of `roles`. */
 export async function requireOrg(deps: AppDeps, request: Request, roles?: Role[]): Promise<OrgCtx> {
-  const r = await requireUser(deps, request)
+  return orgCtxOf(await requireUser(deps, request), roles)
+}
+
+function orgCtxOf(r: ReqCtx & { auth: AuthState }, roles?: Role[]): OrgCtx {
   const org = r.auth.org
   if (!org) throw new Redirect('/orgs/new', r)
   if (roles && !roles.includes(org.role)) throw forbidden()
@@ -161,3 +180,43 @@ export async function requireOrg(deps: AppDeps, request: Request, roles?: Role[]
     actor: { orgId: org.orgId, userId: r.auth.user.id, role: org.role, ip: r.ip },
   }
 }
+
+/**
+ * `requireOrg` and then `withOrg`, with the session lookup as the tenant transaction's first
+ * statement (`openSessionInTx`) instead of a statement of its own: for the hot routes (the board, a
+ * move, a card). `fn` runs inside the transaction with the request context and sees the same
+ * organization `requireOrg` would have chosen. When the session needs a write (expiry slide, active
+ * organization gone), is missing or has expired, or the request was already authenticated, the
+ * transaction is rolled back before any tenant statement and the ordinary path runs instead, so
+ * redirects, cookies and 403s are exactly `requireOrg`'s.
+ */
+export async function withOrgRequest<T>(
+  deps: AppDeps,
+  request: Request,
+  roles: Role[] | undefined,
+  fn: (r: OrgCtx, tx: OrgTx) => Promise<T>,
+): Promise<{ r: OrgCtx; value: T }> {
+  const cookies = cache.has(request) ? {} : parseCookies(request.headers.get('cookie'))
+  const token = cookies[sessionCookieName(deps.config)]
+  if (token) {
+    const fast = await deps.db.drizzle
+      .transaction(async (tx) => {
+        const auth = await openSessionInTx(tx, deps.db.appRole, token)
+        if (!auth) throw ORDINARY_PATH
+        const ctx = buildCtx(deps, request, cookies, token, auth)
+        cache.set(request, Promise.resolve(ctx))
+        const r = orgCtxOf(ctx as ReqCtx & { auth: AuthState }, roles)
+        return { r, value: await fn(r, tx as OrgTx) }
+      })
+      .catch((err) => {
+        if (err === ORDINARY_PATH) return null
+        throw err
+      })
+    if (fast) return fast
+  }
+  const r = await requireOrg(deps, request, roles)
+  const value = await withOrg(deps.db, { orgId: r.org.orgId, userId: r.auth.user.id }, (tx) => fn(r, tx))
+  return { r, value }
+}
+
+const ORDINARY_PATH = Symbol('ordinary session path')
