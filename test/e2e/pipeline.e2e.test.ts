@@ -22,8 +22,6 @@ import {
 setDefaultTimeout(90_000)
 
 const DESKTOP = { width: 1440, height: 900 }
-/** Moves timed for the move-to-visible latency (p50/p95). */
-const MOVES = Number(process.env.PIPELINE_E2E_MOVES ?? 20)
 
 let e2e: E2E
 let base: string
@@ -336,29 +334,21 @@ describe('the pipeline board in a real browser', () => {
     expect(seen.filter((f) => f.includes('"t":"event"'))).toEqual([])
   })
 
-  test(`move-to-visible latency on a second connected browser (p50/p95 over ${MOVES} moves)`, async () => {
+  test('keyboard moves back and forth each reach the teammate\'s board, in order', async () => {
+    // The latency of this path is measured by bench/pipeline-live.bench.ts, not here.
     await openBoard(ownerPage)
     await openBoard(matePage)
     const id = await leadIdOf(card(ownerPage, 'Paulo Souza'))
     await card(ownerPage, 'Paulo Souza').locator('[data-card-link]').focus()
-    const times: number[] = []
-    for (let i = 0; i < MOVES; i++) {
+    for (let i = 0; i < 6; i++) {
       // Shift+ArrowRight to "Qualified", Shift+ArrowLeft back to "New": the board's real move path.
       const [key, to] = i % 2 ? ['Shift+ArrowLeft', 'New'] : ['Shift+ArrowRight', 'Qualified']
       const saved = ownerPage.waitForResponse((r) => r.url().includes('/move'))
-      const started = performance.now()
       await ownerPage.keyboard.press(key)
       await matePage.waitForSelector(`.col[data-name="${to}"] #card-${id}`, { timeout: 5_000 })
-      times.push(Math.round(performance.now() - started))
       expect((await saved).status()).toBe(200)
     }
-    const sorted = [...times].sort((a, b) => a - b)
-    const p50 = sorted[Math.floor(sorted.length * 0.5)]!
-    const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!
-    console.log(
-      `move-to-visible on a second browser (${serverDbKind}): p50 ${p50} ms, p95 ${p95} ms [${times.join(', ')}]`,
-    )
-    expect(p95).toBeLessThan(2_000)
+    expect(await namesIn(matePage, 'New')).toEqual(await namesIn(ownerPage, 'New'))
     await openBoard(ownerPage)
     await shot(ownerPage, 'desktop-board-in-use')
   })
