@@ -334,7 +334,7 @@ describe('the pipeline board in a real browser', () => {
     expect(seen.filter((f) => f.includes('"t":"event"'))).toEqual([])
   })
 
-  test('keyboard moves back and forth each reach the teammate\'s board, in order', async () => {
+  test("keyboard moves back and forth each reach the teammate's board, in order", async () => {
     // The latency of this path is measured by bench/pipeline-live.bench.ts, not here.
     await openBoard(ownerPage)
     await openBoard(matePage)
