@@ -108,8 +108,7 @@ type SessionReading =
   | {
       kind: 'valid'
       auth: AuthState
-      /** The row must be updated (expiry slid, or the active organization replaced) before use. */
-      needsWrite: boolean
+      /** The active organization was replaced (the user left it): the row must say so. */
       activeChanged: boolean
     }
 
@@ -133,7 +132,6 @@ function readSession(id: string, row: SessionRow | undefined, now: Date): Sessio
   const activeChanged = (org?.orgId ?? null) !== row.active_org_id
   return {
     kind: 'valid',
-    needsWrite: refreshed || activeChanged,
     activeChanged,
     auth: {
       sessionId: id,
@@ -177,7 +175,8 @@ export async function validateSession(db: Db, token: string, now = new Date()): 
     return null
   }
   const { auth } = reading
-  if (reading.needsWrite) {
+  // The row is updated when its expiry slid or its active organization was replaced.
+  if (auth.refreshed || reading.activeChanged) {
     await withSystem(db, async (tx) => {
       await tx
         .update(sessions)
@@ -222,7 +221,8 @@ export async function openSessionInTx(
     ),
   )
   const reading = readSession(id, row, now)
-  if (reading.kind !== 'valid' || reading.needsWrite || !reading.auth.org) return null
+  if (reading.kind !== 'valid' || reading.auth.refreshed || reading.activeChanged || !reading.auth.org)
+    return null
   return reading.auth as AuthState & { org: Membership }
 }
 
