@@ -29,6 +29,7 @@ import {
 import type { ImportDedup } from '../src/modules/leads/leads.import.table'
 import { migrate } from '../src/platform/db/migrate'
 import { withOrg } from '../src/platform/db/tenancy'
+import { setQueryLogger } from '../test/statements'
 import { fmt, loadAvg, openBenchDb, parseArgs, table, tempDir } from './lib'
 
 const opts = parseArgs({
@@ -185,11 +186,7 @@ async function importOnce(kind: 'pglite' | 'postgres', path: string) {
     })
     const run: TxRunner = (fn) => withOrg(db, { orgId: org.id, userId: user.id }, fn)
     let statements = 0
-    const logger = { logQuery: () => statements++ }
-    // Drizzle's session options are not public (as the tests count statements).
-    const session = (db.drizzle as any).session
-    session.options.logger = logger
-    session.logger = logger
+    setQueryLogger(db, { logQuery: () => statements++ })
     Bun.gc(true)
     const baseRss = process.memoryUsage().rss
     let peak = baseRss

@@ -16,8 +16,9 @@
  *     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
  */
 import { join } from 'node:path'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import postgres from 'postgres'
+import { launchChromium, PASSWORD, signUpViaForm } from '../test/e2e/browser'
 import { fmt, loadAvg, median, parseArgs, ROOT, startChild, table, tempDir, waitFor } from './lib'
 
 const opts = parseArgs({
@@ -25,16 +26,6 @@ const opts = parseArgs({
   moves: 60,
   pgUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
 })
-const PASSWORD = 'correct horse battery staple'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -73,10 +64,7 @@ async function run(kind: 'pglite' | 'postgres') {
     { DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn', ...(scratch ? { DATABASE_URL: scratch.url } : {}) },
     join(dir, 'server.log'),
   )
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-  })
+  const browser = await launchChromium()
   try {
     await waitFor(server, '/readyz', performance.now(), 120_000)
     const base = server.base
@@ -87,13 +75,11 @@ async function run(kind: 'pglite' | 'postgres') {
     }
     // The owner signs up; a teammate joins through an invitation; one lead on the board.
     const owner = await newPage()
-    await owner.goto(`${base}/signup`)
-    await owner.locator('#f-name').fill('Ana Souza')
-    await owner.locator('#f-email').fill(`ana.${Date.now()}@example.com`)
-    await owner.locator('#f-password').fill(PASSWORD)
-    await owner.locator('#f-orgName').fill('Bench Imóveis')
-    await owner.locator('form[action="/signup"] button[type=submit]').click()
-    await owner.waitForURL(`${base}/dashboard`)
+    await signUpViaForm(base, owner, {
+      name: 'Ana Souza',
+      email: `ana.${Date.now()}@example.com`,
+      org: 'Bench Imóveis',
+    })
     await owner.goto(`${base}/settings/members`)
     await owner.locator('#f-email').fill(`bruno.${Date.now()}@example.com`)
     await owner.locator('form[action="/settings/members/invite"] button[type=submit]').click()

@@ -21,14 +21,16 @@
  *     [--leads 10000] [--big-orgs 1000] [--big-per-org 1000] [--iterations 60]
  *     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
  */
+import { sql } from 'drizzle-orm'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config/config'
 import { boardSnapshot, boardSnapshotSql, PAGE_SIZE } from '../src/modules/pipeline/pipeline.repository'
 import type { Db } from '../src/platform/db/client'
 import { migrate } from '../src/platform/db/migrate'
-import { withOrg } from '../src/platform/db/tenancy'
+import { tenantBinding, withOrg } from '../src/platform/db/tenancy'
 import { silentLogger } from '../src/platform/log/logger'
 import { createMailer } from '../src/platform/mail/mailer'
+import { setQueryLogger, statementRecorder } from '../test/statements'
 import { fmt, loadAvg, median, openBenchDb, parseArgs, table } from './lib'
 
 const opts = parseArgs({
@@ -41,15 +43,6 @@ const opts = parseArgs({
   pgUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
 })
 const BASE = 'http://localhost:3000'
-
-// Statement counting: Drizzle's logger sees every query of the app (transactions share the options).
-let counting: string[] | null = null
-function countStatements(db: Db) {
-  const logger = { logQuery: (q: string) => counting?.push(q) }
-  const session = (db.drizzle as any).session
-  session.options.logger = logger
-  session.logger = logger
-}
 
 async function signUp(app: ReturnType<typeof createApp>) {
   const email = `bench.${Date.now()}@example.com`
@@ -156,7 +149,7 @@ async function run(kind: 'pglite' | 'postgres', scenario: 'small' | 'big') {
       log: silentLogger,
       mailer: createMailer(db, config.smtp, silentLogger),
     })
-    countStatements(db)
+    const recorder = statementRecorder(db)
     const { cookie, email } = await signUp(app)
     const [me] = await db.raw.query<{ user_id: string; organization_id: string }>(
       'select m.user_id, m.organization_id from organization_members m join users u on u.id = m.user_id where u.email = $1',
@@ -188,31 +181,22 @@ async function run(kind: 'pglite' | 'postgres', scenario: 'small' | 'big') {
 
     const board = () => app.handle(new Request(`${BASE}/pipeline`, { headers: { cookie } }))
     // Capture the request's statements once: their text is what the raw replay runs.
-    counting = []
-    const first = await board()
+    const { value: first, statements: boardStatements } = await recorder.during(board)
     const html = await first.text()
     if (first.status !== 200) throw new Error(`board: ${first.status}`)
-    const boardStatements = counting
-    counting = null
     // The replay needs the parameters too: re-run the use case path once with a capturing logger.
     const captured: Array<{ q: string; p: unknown[] }> = []
-    const session = (db.drizzle as any).session
-    const keep = session.options.logger
-    session.options.logger = session.logger = {
-      logQuery: (q: string, p: unknown[]) => captured.push({ q, p }),
-    }
+    const keep = setQueryLogger(db, { logQuery: (q, p) => captured.push({ q, p }) })
     await board().then((r) => r.text())
-    session.options.logger = session.logger = keep
+    setQueryLogger(db, keep)
     // The board's own work is the withOrg transaction: from its set_config on (the session lookup
     // before it is the foundation's, measured separately below).
     const replay = captured.slice(captured.findIndex((c) => c.q.includes("set_config('app.org_id'")))
     if (replay.length !== 2) throw new Error(`expected set_config + 1 board statement, got ${replay.length}`)
     // The board's rows alone: withOrg's own binding (parameters, no session lookup), then the board.
-    const bindOnly = {
-      q: `select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true), set_config('role', $3, true), set_config('plan_cache_mode', 'force_custom_plan', true)`,
-      p: [orgId, userId, db.appRole],
-    }
-    const rowsOnly = [bindOnly, replay[1]!]
+    const dialect = (db.drizzle as any).dialect
+    const bind = dialect.sqlToQuery(sql`select ${tenantBinding(sql`${orgId}`, sql`${userId}`, db.appRole)}`)
+    const rowsOnly = [{ q: bind.sql as string, p: bind.params as unknown[] }, replay[1]!]
 
     // Warm up both paths.
     for (let i = 0; i < 10; i++) {
@@ -249,36 +233,33 @@ async function run(kind: 'pglite' | 'postgres', scenario: 'small' | 'big') {
       'select id from stages where organization_id = $1 and position = 2',
       [orgId],
     )
-    counting = []
-    const mv = await app.handle(
-      new Request(`${BASE}/pipeline/leads/${lead!.id}/move`, {
-        method: 'POST',
-        headers: {
-          cookie,
-          origin: BASE,
-          accept: 'application/json',
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({ stageId: target!.id, version: String(lead!.version) }),
-      }),
+    const { value: mv, statements: moveStatements } = await recorder.during(() =>
+      app.handle(
+        new Request(`${BASE}/pipeline/leads/${lead!.id}/move`, {
+          method: 'POST',
+          headers: {
+            cookie,
+            origin: BASE,
+            accept: 'application/json',
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({ stageId: target!.id, version: String(lead!.version) }),
+        }),
+      ),
     )
-    const moveStatements = counting
-    counting = null
     if (mv.status !== 200) throw new Error(`move: ${mv.status} ${await mv.text()}`)
 
     // RLS cost: the board statement under the policies vs. the same statement with every
     // organization predicate spelled out, run as the owner (no RLS).
-    const dialect = (db.drizzle as any).dialect
     const scope = { userId, timezone: 'America/Sao_Paulo' }
     const viaQ = dialect.sqlToQuery(boardSnapshotSql(userId, null, {}, scope))
     const ownQ = dialect.sqlToQuery(boardSnapshotSql(userId, null, {}, scope, PAGE_SIZE, orgId))
     const boardSql = { q: viaQ.sql as string, p: viaQ.params as unknown[] }
     const explicitSql = ownQ.sql as string
     const explicitParams = ownQ.params as unknown[]
-    const setOrg = `select set_config('app.org_id', $1, true), set_config('app.user_id', $2, true), set_config('role', $3, true)`
     const viaRls = async () =>
       db.raw.transaction(async (tx) => {
-        await tx.query(setOrg, [orgId, userId, db.appRole])
+        await tx.query(rowsOnly[0]!.q, rowsOnly[0]!.p)
         await tx.query(boardSql.q, boardSql.p)
       })
     const asOwner = async () =>
@@ -301,7 +282,7 @@ async function run(kind: 'pglite' | 'postgres', scenario: 'small' | 'big') {
       owner.push(performance.now() - s)
     }
     const planRls = await db.raw.transaction(async (tx) => {
-      await tx.query(setOrg, [orgId, userId, db.appRole])
+      await tx.query(rowsOnly[0]!.q, rowsOnly[0]!.p)
       return tx.query<Record<string, string>>(`explain ${boardSql.q}`, boardSql.p)
     })
     const planOwner = await db.raw.query<Record<string, string>>(`explain ${explicitSql}`, explicitParams)

@@ -38,6 +38,14 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ]
 
+/** The system Chromium, headless, with the flags this machine needs (CHROMIUM_PATH to change it). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  })
+}
+
 export interface E2E {
   base: string
   dbKind: 'pglite' | 'postgres'
@@ -73,10 +81,7 @@ export async function startE2E(opts: {
   )
   const [server, browser] = await Promise.all([
     startServer(config, { log: silentLogger, handleSignals: false }),
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
-    }),
+    launchChromium(),
   ])
   const base = `http://127.0.0.1:${server.port}`
   // Port 0 is only known after listen(): point BASE_URL at it so invitation links are real links.

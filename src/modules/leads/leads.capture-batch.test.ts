@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import { generateDedupSet } from '../../../bench/dedup-data'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { statementRecorder } from '../../../test/statements'
 import { rowsOf } from '../../platform/db/client'
 import { withOrg } from '../../platform/db/tenancy'
 import { nameKey } from '../../shared/text'
@@ -20,15 +21,11 @@ import { findCandidates, nameBlockingKeys } from './leads.dedup'
 import { createRunningImport, importRows, scanUpload, type TxRunner } from './leads.import'
 
 let t: TestApp
-let counting: string[] | null = null
+let recorder: ReturnType<typeof statementRecorder>
 
 beforeAll(async () => {
   t = await createTestApp()
-  const logger = { logQuery: (q: string) => counting?.push(q) }
-  // Drizzle's session options are not public (as leads.capture-cache.test.ts does).
-  const session = (t.db.drizzle as any).session
-  session.options.logger = logger
-  session.logger = logger
+  recorder = statementRecorder(t.db)
 }, 120_000)
 afterAll(() => t.close())
 
@@ -93,15 +90,16 @@ async function runImport(org: Org, csv: string, batchCapture: boolean) {
       createdBy: org.userId,
     }),
   )
-  counting = []
-  const progress = await importRows(
-    { run, imp, actorId: org.userId, batchSize: 60, pauseMs: 0, maxTransactionMs: 600_000, batchCapture },
-    (async function* () {
-      yield new Uint8Array(await file.arrayBuffer())
-    })(),
+  const recorded = await recorder.during(() =>
+    importRows(
+      { run, imp, actorId: org.userId, batchSize: 60, pauseMs: 0, maxTransactionMs: 600_000, batchCapture },
+      (async function* () {
+        yield new Uint8Array(await file.arrayBuffer())
+      })(),
+    ),
   )
-  const statements = counting.length
-  counting = null
+  const progress = recorded.value
+  const statements = recorded.statements.length
   return { imp, progress, statements }
 }
 

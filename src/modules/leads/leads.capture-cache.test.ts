@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { statementRecorder } from '../../../test/statements'
 import { withOrg } from '../../platform/db/tenancy'
 import { captureLead } from './leads.capture'
 import { CaptureCache } from './leads.capture-cache'
@@ -19,15 +20,11 @@ import { addAssignmentRule, addMember, addScoringRule } from './leads.scoring.fi
 const messy = readFileSync(join(import.meta.dir, '../../../test/fixtures/leads-messy.csv'))
 
 let t: TestApp
-let counting: string[] | null = null
+let recorder: ReturnType<typeof statementRecorder>
 
 beforeAll(async () => {
   t = await createTestApp()
-  const logger = { logQuery: (q: string) => counting?.push(q) }
-  // Drizzle's session options are not public.
-  const session = (t.db.drizzle as any).session
-  session.options.logger = logger
-  session.logger = logger
+  recorder = statementRecorder(t.db)
 })
 afterAll(() => t.close())
 
@@ -96,16 +93,17 @@ async function importMessy(org: Org, settingsCache: boolean) {
       { defaultTags: ['planilha'] },
     ),
   )
-  counting = []
   const bytes = (async function* () {
     yield new Uint8Array(messy)
   })()
-  const progress = await importRows(
-    { run, imp, actorId: org.userId, pauseMs: 0, maxTransactionMs: 600_000, settingsCache },
-    bytes,
+  const recorded = await recorder.during(() =>
+    importRows(
+      { run, imp, actorId: org.userId, pauseMs: 0, maxTransactionMs: 600_000, settingsCache },
+      bytes,
+    ),
   )
-  const statements = counting.length
-  counting = null
+  const progress = recorded.value
+  const statements = recorded.statements.length
   const report = await t.db.raw.query<{ row_number: number; outcome: string; reasons: unknown }>(
     'select row_number, outcome, reasons from lead_import_rows where import_id = $1 order by row_number',
     [imp.id],

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { statementRecorder } from '../../../test/statements'
 import { openSessionInTx, SESSION_POLICY } from '../../modules/auth/auth.sessions'
 import {
   firstPipeline,
@@ -19,28 +20,14 @@ import { type AppDeps, withOrgRequest } from './context'
 
 let t: TestApp
 let deps: AppDeps
-let counting: string[] | null = null
+let counted: ReturnType<typeof statementRecorder>['during']
 
 beforeAll(async () => {
   t = await createTestApp()
   deps = { config: t.config, db: t.db, log: silentLogger, mailer: t.mailer }
-  const logger = { logQuery: (q: string) => counting?.push(q) }
-  // Drizzle's session options are not public.
-  const session = (t.db.drizzle as any).session
-  session.options.logger = logger
-  session.logger = logger
+  counted = statementRecorder(t.db).during
 })
 afterAll(() => t.close())
-
-async function counted<T>(run: () => Promise<T>): Promise<{ value: T; statements: string[] }> {
-  counting = []
-  try {
-    const value = await run()
-    return { value, statements: counting }
-  } finally {
-    counting = null
-  }
-}
 
 const tokenOf = (m: Member) => m.client.jar.get('loved_session')!
 const sessionRow = async (m: Member) =>
