@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { sql } from 'drizzle-orm'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { INBOX_TENANT_TABLES, seedInboxTenant } from '../../modules/inbox/inbox.tenancy.fixtures'
 import { rowsOf } from './client'
 import { assertAppRoleIsolated, TenancyError, withOrg, withSystem } from './tenancy'
 
@@ -19,6 +20,8 @@ beforeAll(async () => {
     role: 'member',
   })
   expect(res.status).toBe(200)
+  // And in every inbox and WhatsApp table (channels, webhooks, conversations, messages, media…).
+  await seedInboxTenant(t, a)
   tenantTables = (
     await t.db.raw.query<{ relname: string }>(`
       select c.relname from pg_class c
@@ -26,7 +29,7 @@ beforeAll(async () => {
       join pg_attribute a on a.attrelid = c.oid and a.attname = 'organization_id'
       where c.relkind = 'r' order by 1`)
   ).map((r) => r.relname)
-})
+}, 300_000)
 afterAll(() => t.close())
 
 const asB = <T>(fn: Parameters<typeof withOrg<T>>[2]) =>
@@ -52,6 +55,17 @@ describe('row-level security as the app role (direct SQL)', () => {
         [a.orgId],
       )
       expect(r!.n).toBeGreaterThan(0)
+    }
+  })
+
+  test('the inbox and WhatsApp tables are all tenant tables with rows for A', async () => {
+    expect(tenantTables).toEqual(expect.arrayContaining([...INBOX_TENANT_TABLES]))
+    for (const table of INBOX_TENANT_TABLES) {
+      const [r] = await t.db.raw.query<{ n: number }>(
+        `select count(*)::int as n from ${table} where organization_id = $1`,
+        [a.orgId],
+      )
+      expect({ table, n: r!.n > 0 }).toEqual({ table, n: true })
     }
   })
 
