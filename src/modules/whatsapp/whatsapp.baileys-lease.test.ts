@@ -1,7 +1,9 @@
 /**
  * The Baileys socket lease: two processes (two lease holders on one database) never both hold a
- * channel; a lapsed lease is taken over; a holder that lost it learns so on its next renewal; and
- * another organization's process cannot take a channel it cannot see (RLS).
+ * channel; a lapsed lease is taken over; a holder that lost it learns so on its next renewal; a
+ * channel that no longer wants a WhatsApp Web socket (switched to another provider, disconnected)
+ * cannot be renewed nor taken; and another organization's process cannot take a channel it cannot
+ * see (RLS).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestDb } from '../../../test/db'
@@ -95,5 +97,35 @@ describe('Baileys socket lease', () => {
     await mine.release(ref)
     expect(await intruder.acquire(crossed)).toBe(false)
     expect(await holder(ref.channelId)).toBeNull()
+  })
+
+  test('once the channel moves to another provider or is disconnected, renewal fails and nobody can take it', async () => {
+    const ref = await channel(a)
+    const one = createSocketLease(db, { owner: 'host-1', ttlMs: 30_000 })
+    const two = createSocketLease(db, { owner: 'host-2', ttlMs: 30_000 })
+    const set = (assignments: string) =>
+      db.raw.query(`update whatsapp_channels set ${assignments} where id = $1`, [ref.channelId])
+    expect(await one.acquire(ref)).toBe(true)
+    expect(await one.wanted(ref)).toBe(true)
+    // A switch to the Cloud API completed on another instance: the holder's next renewal fails.
+    await set(`provider = 'cloud-api', switch_from = null`)
+    expect(await one.renew(ref)).toBe(false)
+    expect(await one.wanted(ref)).toBe(false)
+    expect(await two.acquire(ref)).toBe(false)
+    expect(await one.acquire(ref)).toBe(false)
+    // A switch back to WhatsApp Web pairs while paused: wanted again, the socket may be held.
+    await set(`provider = 'baileys', paused = true, switch_from = '{"provider":"cloud-api"}'::jsonb`)
+    expect(await one.wanted(ref)).toBe(true)
+    expect(await one.renew(ref)).toBe(true)
+    // Disconnect (paused, no switch): no socket anywhere.
+    await set(`paused = true, switch_from = null`)
+    expect(await one.renew(ref)).toBe(false)
+    expect(await two.acquire(ref)).toBe(false)
+    // Reconnect: the holder renews again; a deleted channel is wanted by nobody.
+    await set('paused = false')
+    expect(await one.renew(ref)).toBe(true)
+    await db.raw.query('delete from whatsapp_channels where id = $1', [ref.channelId])
+    expect(await one.renew(ref)).toBe(false)
+    expect(await one.wanted(ref)).toBe(false)
   })
 })

@@ -362,6 +362,37 @@ describe('two instances, one socket (the lease)', () => {
       await a.stopAll()
     }
   })
+
+  test('a holder whose channel moved to the Cloud API on another instance closes its socket and stops for good', async () => {
+    const ref = await newChannel()
+    const a = supervisor({ lease: createSocketLease(db, { owner: 'instance-a', ttlMs: 30_000 }) })
+    try {
+      await a.start(ref)
+      last().emit('connection.update', { connection: 'open' })
+      await a.settled()
+      expect(a.sockets).toBe(1)
+      // Another instance completed a switch away from WhatsApp Web (its own socket was not this one).
+      await db.raw.query(
+        `update whatsapp_channels set provider = 'cloud-api', status = 'open', switch_from = null where id = $1`,
+        [ref.channelId],
+      )
+      pending(10_000).at(-1)!.fn()
+      await a.settled()
+      expect(a.sockets).toBe(0)
+      expect(last().ended).toBe(true)
+      expect(a.isRunning(ref.channelId)).toBe(false)
+      expect(pending(30_000)).toHaveLength(0) // no waiting to take it back
+      expect(await holderOf(ref.channelId)).toBeNull()
+      expect((await row(ref.channelId)).status).toBe('open') // it wrote nothing over the new provider
+      // Nor does a later start (a restart, a stray reconnect) open a socket for it.
+      await a.start(ref)
+      await a.settled()
+      expect(transports).toHaveLength(1)
+      expect(a.isRunning(ref.channelId)).toBe(false)
+    } finally {
+      await a.stopAll()
+    }
+  })
 })
 
 describe('auth state in Postgres', () => {

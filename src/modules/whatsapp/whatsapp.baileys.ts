@@ -551,6 +551,20 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     reconnectIn(e, lease.ttlMs)
   }
 
+  /**
+   * The lease was refused or lost: when the channel no longer wants a socket at all (switched to
+   * another provider, disconnected, deleted — maybe by another instance), this process lets it go for
+   * good, writing nothing (whoever changed the channel wrote its status); otherwise another instance
+   * holds it, and this one waits.
+   */
+  async function leaseRefused(e: Entry, lease: SocketLease) {
+    const wanted = await lease.wanted(e.ref).catch(() => true)
+    if (e.stopped) return
+    if (wanted) return waitForLease(e, lease)
+    log.info('whatsapp.baileys.not_wanted', { channelId: e.ref.channelId })
+    await halt(e)
+  }
+
   /** Renews the lease while the socket of generation `gen` lives; a lost lease closes the socket. */
   function heartbeat(e: Entry, lease: SocketLease, gen: number) {
     e.heartbeatTimer = setTimer(
@@ -565,10 +579,11 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
               if (held) return heartbeat(e, lease, gen)
               // Lapsed and taken (this process stalled longer than the lease): the other instance
               // now holds the socket, so this one closes its own rather than fight over the number.
+              // Or the channel moved off WhatsApp Web / was disconnected: the socket closes for good.
               log.warn('whatsapp.baileys.lease_lost', { channelId: e.ref.channelId })
               e.gen++
               closeSocket(e)
-              waitForLease(e, lease)
+              return leaseRefused(e, lease)
             })
             .catch((err) => {
               // The database is unreachable: keep the socket and try again on the next beat.
@@ -585,7 +600,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     if (e.stopped) return
     clearTimers(e) // this connect replaces any pending one, and the old socket's heartbeat
     if (opts.lease) {
-      if (!(await opts.lease.acquire(e.ref))) return waitForLease(e, opts.lease)
+      if (!(await opts.lease.acquire(e.ref))) return leaseRefused(e, opts.lease)
       if (e.stopped) return opts.lease.release(e.ref)
     }
     if (!allowConnect(e))
