@@ -31,6 +31,8 @@ const SECRET = 'test-secret-key-test-secret-key-0123'
 let db: Db
 let actor: Actor
 let transports: FakeTransport[]
+/** Which channel each fake socket was opened for. */
+const channelOf = new Map<FakeTransport, string>()
 let timers: Array<{ fn: () => void; ms: number; cleared: boolean }>
 let sleeps: number[]
 let sup: BaileysSupervisor
@@ -40,9 +42,10 @@ function supervisor(o: Partial<SupervisorOptions> = {}) {
     db,
     secretKey: SECRET,
     deliver: deliverTo(db),
-    transport: async ({ auth }) => {
+    transport: async ({ auth, channelId }) => {
       const t = new FakeTransport(auth)
       transports.push(t)
+      channelOf.set(t, channelId)
       return t
     },
     backoff: { baseMs: 1_000, maxMs: 60_000 },
@@ -474,6 +477,73 @@ describe('auth state in Postgres', () => {
     await db.raw.query('delete from whatsapp_auth_state where channel_id = $1', [b.channelId])
     await sup.start(b)
     expect(sup.isRunning(b.channelId)).toBe(true)
+  })
+})
+
+describe('a restart (resume)', () => {
+  test('open, connecting and mid-pairing channels come back with the creds saved before; the pairing one gets a fresh QR; never two sockets', async () => {
+    // Only this test's channels are candidates.
+    await db.raw.query(`update whatsapp_channels set status = 'closed'`)
+    const paired = await newChannel('Pareado')
+    const pairing = await newChannel('Pareando')
+    const blocked = await newChannel('Bloqueado')
+    const off = await newChannel('Desconectado')
+    // The first process: one phone linked (creds saved), one QR on screen, one forbidden, one disconnected.
+    await sup.start(paired)
+    const linked = last()
+    linked.auth.creds.me = { id: '5511987654321:4@s.whatsapp.net' }
+    linked.auth.creds.registered = true
+    linked.emit('creds.update', { me: linked.auth.creds.me, registered: true })
+    linked.emit('connection.update', { connection: 'open' })
+    await sup.start(pairing)
+    last().emit('connection.update', { qr: '2@qr-before-the-restart' })
+    await sup.start(blocked)
+    last().close(DisconnectReason.forbidden)
+    await sup.settled()
+    await db.raw.query(`update whatsapp_channels set paused = true, status = 'disconnected' where id = $1`, [
+      off.channelId,
+    ])
+    expect(await row(pairing.channelId)).toMatchObject({
+      status: 'qr',
+      pairing_qr: '2@qr-before-the-restart',
+    })
+
+    // The process dies (no shutdown: the statuses stay as they were) and a new one starts.
+    const next = supervisor()
+    const before = transports.length
+    try {
+      // server.ts calls resume() once; two racing calls must still make one socket per channel.
+      const [n] = await Promise.all([next.resume(), next.resume()])
+      await next.settled()
+      expect(n).toBe(2)
+      const fresh = transports.slice(before)
+      expect(fresh.map((t) => channelOf.get(t)).sort()).toEqual([paired.channelId, pairing.channelId].sort())
+      expect(next.sockets).toBe(2)
+      expect(next.isRunning(blocked.channelId)).toBe(false)
+      expect(next.isRunning(off.channelId)).toBe(false)
+      // The linked phone: the same credentials, read back from Postgres (no new QR).
+      const again = fresh.find((t) => channelOf.get(t) === paired.channelId)!
+      expect(again.auth.creds.me?.id).toBe('5511987654321:4@s.whatsapp.net')
+      expect(again.auth.creds.registered).toBe(true)
+      expect(Buffer.compare(again.auth.creds.noiseKey.private, linked.auth.creds.noiseKey.private)).toBe(0)
+      again.emit('connection.update', { connection: 'open' })
+      // The pairing channel: the dead QR is gone at once, and the new socket's QR replaces it.
+      expect(await row(pairing.channelId)).toMatchObject({ status: 'connecting', pairing_qr: null })
+      fresh
+        .find((t) => channelOf.get(t) === pairing.channelId)!
+        .emit('connection.update', {
+          qr: '2@qr-after-the-restart',
+        })
+      await next.settled()
+      expect(await row(pairing.channelId)).toMatchObject({
+        status: 'qr',
+        pairing_qr: '2@qr-after-the-restart',
+      })
+      expect(await row(paired.channelId)).toMatchObject({ status: 'open' })
+      expect(await row(blocked.channelId)).toMatchObject({ status: 'forbidden' })
+    } finally {
+      await next.stopAll()
+    }
   })
 })
 

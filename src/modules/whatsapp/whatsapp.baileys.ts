@@ -428,7 +428,7 @@ export interface BaileysSupervisor {
   /** Close the socket; `logout` also unlinks the device and wipes the credentials. */
   stop(channelId: string, opts?: { logout?: boolean }): Promise<void>
   stopAll(): Promise<void>
-  /** Start every Baileys channel that was connected (process start). */
+  /** Start every Baileys channel that had a socket: open, connecting or pairing (process start). */
   resume(): Promise<number>
   requestPairingCode(ref: ChannelRef, phone: E164): Promise<string>
   send(ref: ChannelRef, req: SendRequest): Promise<SendResult>
@@ -611,7 +611,8 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     const gen = ++e.gen
     if (opts.lease) heartbeat(e, opts.lease, gen)
     e.qrSeen = deferred()
-    await write(e, { status: 'connecting' })
+    // A new socket: the previous one's QR or pairing code is dead (the new one sends its own).
+    await write(e, { status: 'connecting', pairingQr: null, pairingCode: null })
     const auth = await usePostgresAuthState(opts.db, e.ref, opts.secretKey)
     if (e.stopped || gen !== e.gen) return
     const t = await transport({ auth: auth.state, channelId: e.ref.channelId, log })

@@ -280,15 +280,17 @@ export async function resolveChannel(db: Db, id: string): Promise<ResolvedChanne
 }
 
 /**
- * Baileys channels that were connected when the process stopped (resumed at start), and those a
- * provider switch was pairing (paused until then, but their QR must come back).
+ * Baileys channels that had a socket when the process stopped (resumed at start): connected,
+ * connecting, or waiting for a QR to be scanned (a dead QR must not stay on the page: a fresh socket
+ * brings a fresh one) — including those a provider switch is pairing (paused until then). Not those
+ * an admin disconnected, nor those stopped by an alert (forbidden, the reconnect-loop guard's error).
  */
 export async function channelsToResume(db: Db) {
   return readAsSystem<{ id: string; org: string }>(
     db,
     sql`select id::text as id, organization_id::text as org from whatsapp_channels
-        where provider = 'baileys' and (
-          (not paused and status in ('open', 'connecting'))
-          or (switch_from is not null and status in ('open', 'connecting', 'qr')))`,
+        where provider = 'baileys' and status in ('open', 'connecting', 'qr', 'logged_out')
+          and (not paused or switch_from is not null)
+        order by created_at, id`,
   )
 }
