@@ -14,7 +14,9 @@
  * - the lead's timeline gets `message.inbound`, and `inbox.message` is recorded for live pages.
  *
  * Status receipts move a message's status forward only (pending < sent < failed < delivered < read):
- * a "delivered" arriving after "read" fills `delivered_at` but leaves the status at read.
+ * a "delivered" arriving after "read" leaves the status at read. Each time column keeps the EARLIEST
+ * time reported for it (`least`, which skips nulls): a "read" implies delivered and sent no later
+ * than itself, and the real "delivered" or "sent" arriving after it puts its own, earlier time back.
  */
 import { sql } from 'drizzle-orm'
 import type { OrgTx } from '../../platform/db/tenancy'
@@ -232,8 +234,8 @@ export async function applyStatus(tx: OrgTx, channelId: string, s: StatusUpdate)
       ), u as (
         update messages x set
           status = case when ${rankSql(sql`x.status`)} < ${STATUS_RANK[status]!} then ${status} else x.status end,
-          ${sql.raw(col)} = coalesce(x.${sql.raw(col)}, ${at}::timestamptz),
-          ${status === 'read' ? sql`delivered_at = coalesce(x.delivered_at, ${at}::timestamptz), sent_at = coalesce(x.sent_at, ${at}::timestamptz),` : status === 'delivered' ? sql`sent_at = coalesce(x.sent_at, ${at}::timestamptz),` : sql``}
+          ${sql.raw(col)} = least(x.${sql.raw(col)}, ${at}::timestamptz),
+          ${status === 'read' ? sql`delivered_at = least(x.delivered_at, ${at}::timestamptz), sent_at = least(x.sent_at, ${at}::timestamptz),` : status === 'delivered' ? sql`sent_at = least(x.sent_at, ${at}::timestamptz),` : sql``}
           error = case when ${status} = 'failed' and ${rankSql(sql`x.status`)} < ${STATUS_RANK[status]!}
             then coalesce(${error}::jsonb, x.error) else x.error end
         from m where x.id = m.id
