@@ -5,6 +5,8 @@
  * composer is never re-rendered by those refreshes, so a half-typed message is kept), sends on Enter,
  * and offers quick replies (`/`) and emoji. At phone width the list and the chat are two screens.
  */
+import reply from 'lucide-static/dist/esm/icons/reply.mjs'
+import { previewOf } from '../../src/modules/inbox/inbox.inbound'
 import type {
   ConversationSummary,
   ListQuery,
@@ -16,7 +18,7 @@ import type { TemplateOption } from '../../src/modules/whatsapp/whatsapp.templat
 import { assetUrl } from '../../src/platform/http/assets'
 import type { MessageKey } from '../../src/shared/i18n'
 import { formatPhone } from '../../src/shared/phone'
-import { Icon } from '../components/icon'
+import { Icon, iconSet } from '../components/icon'
 import { AppShell } from '../layouts/app-shell'
 import { ago, avatarColor } from '../pipeline/format'
 import { PIcon } from '../pipeline/icons'
@@ -30,6 +32,8 @@ import {
   TemplateArea,
   type TemplateChoice,
 } from './templates'
+
+const RIcon = iconSet({ reply })
 
 export interface InboxPageProps {
   ui: Ui
@@ -54,6 +58,8 @@ export interface InboxPageProps {
   /** The approved templates of the open conversation's channel (Cloud API), for the picker. */
   templates?: TemplateOption[]
   hasChannel: boolean
+  /** A refused header action (an assignee who is not a member): shown under the header (422). */
+  headError?: MessageKey
   /** Sandbox channels: the page offers "write as a customer" to try the inbox without credentials. */
   sandboxChannels?: { id: string; name: string }[]
 }
@@ -148,7 +154,7 @@ function ListHeader({ ui, query }: { ui: Ui; query: ListQuery }) {
             {t('inbox.status_label')}
           </label>
           <select class="input input-sm" id="inbox-status" name="status" onchange="this.form.requestSubmit()">
-            {(['open', 'closed', 'all'] as const).map((s) => (
+            {(['open', 'pending', 'closed', 'all'] as const).map((s) => (
               <option value={s} selected={query.status === s} safe>
                 {t(`inbox.status.${s}`)}
               </option>
@@ -251,13 +257,7 @@ export function ConversationList(p: {
                     )}
                   </span>
                   <span class="conv-meta subtle">
-                    {c.status === 'closed' ? (
-                      <span class="pill" safe>
-                        {t('inbox.closed_badge')}
-                      </span>
-                    ) : (
-                      ''
-                    )}
+                    <StatusPill ui={ui} status={c.status} />
                     <span safe>{c.assigneeName ?? t('inbox.unassigned')}</span>
                   </span>
                 </span>
@@ -362,78 +362,168 @@ function EmptyChat({ ui }: { ui: Ui }) {
 
 function ChatPane(p: InboxPageProps & { active: ConversationSummary }) {
   const { ui, active: c } = p
-  const { t } = ui
-  const base = `/inbox/c/${c.id}`
   return (
     <>
-      <header class="chat-head">
-        <a
-          class="icon-btn chat-back"
-          href={`/inbox${listQueryString(p.query)}`}
-          aria-label={t('inbox.back')}
-          title={t('inbox.back')}
-        >
-          <IIcon name="back" />
-        </a>
-        <span class="avatar" style={`--av:${avatarColor(c.leadId)}`} aria-hidden="true" safe>
-          {initials(displayName(c))}
-        </span>
-        <div class="chat-who">
-          <h2 safe>{displayName(c)}</h2>
-          <p class="subtle">
-            <span safe>{formatPhone(c.contactPhone)}</span>
-            {c.channelName ? <span safe>{` · ${c.channelName}`}</span> : ''}
-            {c.provider === 'sandbox' ? (
-              <span class="pill pill-sandbox" safe>
-                {t('inbox.sandbox_badge')}
-              </span>
-            ) : (
-              ''
-            )}
-          </p>
-        </div>
-        <div class="chat-actions">
-          <a class="btn btn-sm btn-ghost" href={`/pipeline/leads/${c.leadId}`} data-testid="open-lead">
-            <PIcon name="link" />
-            <span safe>{t('inbox.open_lead')}</span>
-          </a>
-          <form method="post" action={`${base}/assign`} class="assign-form">
-            <label class="sr-only" for="chat-assignee" safe>
-              {t('inbox.assign')}
-            </label>
-            <select
-              class="input input-sm"
-              id="chat-assignee"
-              name="assigneeId"
-              onchange="this.form.requestSubmit()"
-              data-testid="assignee"
-            >
-              <option value="" safe>
-                {t('inbox.unassigned')}
-              </option>
-              {p.members.map((m) => (
-                <option value={m.id} selected={m.id === c.assigneeId} safe>
-                  {m.name}
-                </option>
-              ))}
-            </select>
-            <noscript>
-              <button type="submit" class="btn btn-sm" safe>
-                {t('inbox.assign_save')}
-              </button>
-            </noscript>
-          </form>
-          <form method="post" action={`${base}/${c.status === 'closed' ? 'reopen' : 'close'}`}>
-            <button type="submit" class="btn btn-sm" data-testid="close-toggle">
-              <PIcon name={c.status === 'closed' ? 'rotate' : 'check'} />
-              <span safe>{c.status === 'closed' ? t('inbox.reopen') : t('inbox.close')}</span>
-            </button>
-          </form>
-        </div>
-      </header>
+      <ChatHeader ui={ui} conversation={c} members={p.members} query={p.query} error={p.headError} />
       <MessageList ui={ui} conversationId={c.id} messages={p.messages} />
       <Composer {...p} />
     </>
+  )
+}
+
+/** "Pending" or "Closed" next to a conversation (nothing while it is open). */
+function StatusPill({ ui, status }: { ui: Ui; status: ConversationSummary['status'] }) {
+  if (status === 'open') return ''
+  return (
+    <span class={`pill pill-${status}`} data-testid="status-pill" safe>
+      {ui.t(status === 'pending' ? 'inbox.pending_badge' : 'inbox.closed_badge')}
+    </span>
+  )
+}
+
+/**
+ * The chat header: who, the assignee and the status actions. A fragment of its own
+ * (`/inbox/c/:id/head`) that public/inbox.js refreshes on the conversation's events and after a
+ * send, so an auto-assign or a colleague's change shows at once.
+ */
+export function ChatHeader(p: {
+  ui: Ui
+  conversation: ConversationSummary
+  members: { id: string; name: string }[]
+  query: ListQuery
+  error?: MessageKey
+}) {
+  const { ui, conversation: c } = p
+  const { t } = ui
+  const base = `/inbox/c/${c.id}`
+  const statusButton = (to: 'open' | 'pending' | 'closed') => (
+    <form
+      method="post"
+      action={`${base}/${to === 'open' ? 'reopen' : to === 'pending' ? 'pending' : 'close'}`}
+    >
+      <button
+        type="submit"
+        class="btn btn-sm"
+        data-testid={to === 'pending' ? 'pending' : 'close-toggle'}
+        title={to === 'pending' ? t('inbox.pending_hint') : undefined}
+      >
+        <PIcon name={to === 'open' ? 'rotate' : to === 'pending' ? 'clock' : 'check'} />
+        <span safe>
+          {t(to === 'open' ? 'inbox.reopen' : to === 'pending' ? 'inbox.pending' : 'inbox.close')}
+        </span>
+      </button>
+    </form>
+  )
+  return (
+    <header
+      class="chat-head"
+      id="chat-head"
+      data-src={`${base}/head${listQueryString(p.query)}`}
+      data-status={c.status}
+      data-testid="chat-head"
+    >
+      <a
+        class="icon-btn chat-back"
+        href={`/inbox${listQueryString(p.query)}`}
+        aria-label={t('inbox.back')}
+        title={t('inbox.back')}
+      >
+        <IIcon name="back" />
+      </a>
+      <span class="avatar" style={`--av:${avatarColor(c.leadId)}`} aria-hidden="true" safe>
+        {initials(displayName(c))}
+      </span>
+      <div class="chat-who">
+        <h2>
+          <span safe>{displayName(c)}</span>
+          <StatusPill ui={ui} status={c.status} />
+        </h2>
+        <p class="subtle">
+          <span safe>{formatPhone(c.contactPhone)}</span>
+          {c.channelName ? <span safe>{` · ${c.channelName}`}</span> : ''}
+          {c.provider === 'sandbox' ? (
+            <span class="pill pill-sandbox" safe>
+              {t('inbox.sandbox_badge')}
+            </span>
+          ) : (
+            ''
+          )}
+        </p>
+      </div>
+      <div class="chat-actions">
+        <a class="btn btn-sm btn-ghost" href={`/pipeline/leads/${c.leadId}`} data-testid="open-lead">
+          <PIcon name="link" />
+          <span safe>{t('inbox.open_lead')}</span>
+        </a>
+        <form method="post" action={`${base}/assign`} class="assign-form">
+          <label class="sr-only" for="chat-assignee" safe>
+            {t('inbox.assign')}
+          </label>
+          <select
+            class="input input-sm"
+            id="chat-assignee"
+            name="assigneeId"
+            onchange="this.form.requestSubmit()"
+            data-testid="assignee"
+            aria-describedby={p.error ? 'chat-head-error' : undefined}
+          >
+            <option value="" safe>
+              {t('inbox.unassigned')}
+            </option>
+            {p.members.map((m) => (
+              <option value={m.id} selected={m.id === c.assigneeId} safe>
+                {m.name}
+              </option>
+            ))}
+          </select>
+          <noscript>
+            <button type="submit" class="btn btn-sm" safe>
+              {t('inbox.assign_save')}
+            </button>
+          </noscript>
+        </form>
+        {c.status === 'open' ? statusButton('pending') : statusButton('open')}
+        {c.status === 'closed' ? '' : statusButton('closed')}
+      </div>
+      {p.error ? (
+        <p class="field-error chat-head-error" id="chat-head-error" role="alert" safe>
+          {t(p.error)}
+        </p>
+      ) : (
+        ''
+      )}
+    </header>
+  )
+}
+
+/**
+ * The 24-hour-window part of the composer (the notice and the template picker): a fragment of its
+ * own (`/inbox/c/:id/window`) that public/inbox.js re-reads when the contact writes, and swaps in
+ * only when the window opened or closed (a template being filled in is not reset otherwise). The
+ * textarea is never replaced: the script enables or disables it from `data-window-open`.
+ */
+export function WindowArea(p: {
+  ui: Ui
+  conversationId: string
+  windowOpen: boolean
+  templates: TemplateOption[]
+  chosen?: TemplateChoice
+}) {
+  return (
+    <div
+      class="window-area"
+      id="window-area"
+      data-src={`/inbox/c/${p.conversationId}/window`}
+      data-window-open={String(p.windowOpen)}
+    >
+      <TemplateArea
+        ui={p.ui}
+        action={`/inbox/c/${p.conversationId}/send`}
+        windowOpen={p.windowOpen}
+        templates={p.templates}
+        chosen={p.chosen}
+      />
+    </div>
   )
 }
 
@@ -543,6 +633,21 @@ function Bubble({ ui, m, conversationId }: { ui: Ui; m: MessageView; conversatio
         </time>
         {m.direction === 'out' && m.type !== 'note' ? <Tick ui={ui} status={m.status} /> : ''}
       </div>
+      {m.type !== 'note' && m.status !== 'failed' ? (
+        <button
+          type="button"
+          class="bubble-reply"
+          data-reply={m.id}
+          data-quote={previewOf(m).slice(0, 140)}
+          aria-label={t('inbox.reply')}
+          title={t('inbox.reply')}
+          data-testid="reply"
+        >
+          <RIcon name="reply" />
+        </button>
+      ) : (
+        ''
+      )}
       {m.status === 'failed' && m.direction === 'out' ? (
         <div class="bubble-error" role="note">
           <span safe>{t('inbox.failed_reason', { reason: m.error?.message || m.error?.code || '—' })}</span>
@@ -577,9 +682,9 @@ function Composer(p: InboxPageProps & { active: ConversationSummary }) {
   return (
     <div class="composer-wrap" id="composer-wrap">
       <ChannelNote ui={ui} conversation={c} />
-      <TemplateArea
+      <WindowArea
         ui={ui}
-        action={action}
+        conversationId={c.id}
         windowOpen={p.windowOpen}
         templates={p.templates ?? []}
         chosen={p.composer?.template}
@@ -617,6 +722,24 @@ function Composer(p: InboxPageProps & { active: ConversationSummary }) {
           <p class="field-error" id="composer-error" role="alert" hidden></p>
         )}
         <BulkWarning ui={ui} warning={p.composer?.warning} />
+        <div class="reply-chip" id="reply-chip" data-testid="reply-chip" hidden>
+          <input type="hidden" name="replyToId" value="" id="reply-to-id" />
+          <div class="reply-chip-text">
+            <span class="reply-chip-label" safe>
+              {t('inbox.replying_to')}
+            </span>
+            <span class="reply-chip-body" id="reply-chip-body"></span>
+          </div>
+          <button
+            type="button"
+            class="icon-btn"
+            data-reply-cancel
+            aria-label={t('inbox.reply_cancel')}
+            title={t('inbox.reply_cancel')}
+          >
+            <PIcon name="x" />
+          </button>
+        </div>
         <label class="sr-only" for="composer-body" safe>
           {t('inbox.composer')}
         </label>

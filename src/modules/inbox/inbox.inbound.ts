@@ -163,7 +163,7 @@ async function storeInbound(
         ${leadId}::uuid, ${phone}, ${contactName}, 'open', 1, ${at.toISOString()}::timestamptz, ${preview},
         ${at.toISOString()}::timestamptz)
       on conflict (organization_id, channel_id, contact_phone) do update set
-        status = case when c.status = 'closed' then 'open' else c.status end,
+        status = 'open', -- a closed or pending (waiting on the contact) conversation reopens
         unread_count = c.unread_count + 1,
         contact_name = coalesce(excluded.contact_name, c.contact_name),
         last_message_preview = case when c.last_message_at is null or excluded.last_message_at >= c.last_message_at

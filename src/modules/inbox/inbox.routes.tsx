@@ -11,11 +11,13 @@ import inboxCss from '../../../public/inbox.css' with { type: 'file' }
 import inboxJs from '../../../public/inbox.js' with { type: 'file' }
 import { emptyForm } from '../../../views/components/form'
 import {
+  ChatHeader,
   ConversationList,
   InboxPage,
   type InboxPageProps,
   LeadConversations,
   MessageList,
+  WindowArea,
 } from '../../../views/inbox/inbox-page'
 import { QuickRepliesPage } from '../../../views/inbox/quick-replies-page'
 import { BulkWarning, ChannelNote } from '../../../views/inbox/templates'
@@ -45,6 +47,7 @@ import {
 import { pickTemplate, templateValues } from './inbox.templates'
 import {
   assignConversation,
+  type ConversationStatus,
   conversationsOfLead,
   createQuickReply,
   deleteQuickReply,
@@ -78,6 +81,7 @@ export function inboxRoutes(deps: AppDeps) {
     activeId: string | null,
     composer?: InboxPageProps['composer'],
     status = 200,
+    headError?: MessageKey,
   ) {
     const q = parseListQuery(r.url.searchParams)
     const props = await withOrg(db, scope(r), async (tx) => {
@@ -110,6 +114,7 @@ export function inboxRoutes(deps: AppDeps) {
         {...props}
         windowOpen={props.active ? windowOpen(props.active) : true}
         composer={composer}
+        headError={headError}
       />,
       status,
     )
@@ -124,6 +129,28 @@ export function inboxRoutes(deps: AppDeps) {
     })
     return html(r, <MessageList ui={uiOf(r)} conversationId={id} messages={messages} />, status)
   }
+
+  /** The chat header alone (assignee, status actions), as public/inbox.js refreshes it. */
+  async function headFragment(r: OrgCtx, id: string) {
+    const data = await withOrg(db, scope(r), async (tx) => {
+      const c = await findConversation(tx, id)
+      if (!c) throw INBOX_ERRORS.notFound()
+      return { c, members: await listMembers(tx) }
+    })
+    if (!isFragment(r)) return redirect(r, `/inbox/c/${id}`)
+    const q = parseListQuery(r.url.searchParams)
+    return html(r, <ChatHeader ui={uiOf(r)} conversation={data.c} members={data.members} query={q} />)
+  }
+
+  /** A status action (close, reopen, pending): audited, then a redirect back to the conversation. */
+  const statusRoute =
+    (status: ConversationStatus) =>
+    async ({ request, params }: { request: Request; params: { id: string } }) => {
+      const r = await requireOrg(deps, request)
+      if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+      await withOrg(db, scope(r), (tx) => setConversationStatus(tx, r.actor, params.id, status))
+      return redirect(r, back(r, params.id))
+    }
 
   const back = (r: OrgCtx, id: string) => {
     const q = parseListQuery(new URL(r.request.headers.get('referer') ?? r.url.href, r.url).searchParams)
@@ -161,6 +188,32 @@ export function inboxRoutes(deps: AppDeps) {
         const r = await requireOrg(deps, request)
         if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
         return messagesFragment(r, params.id)
+      })
+      .get('/inbox/c/:id/head', async ({ request, params }) => {
+        const r = await requireOrg(deps, request)
+        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        return headFragment(r, params.id)
+      })
+      // The 24-hour window's notice and template picker (public/inbox.js swaps it when it changes).
+      .get('/inbox/c/:id/window', async ({ request, params }) => {
+        const r = await requireOrg(deps, request)
+        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const data = await withOrg(db, scope(r), async (tx) => {
+          const c = await findConversation(tx, params.id)
+          if (!c) throw INBOX_ERRORS.notFound()
+          const templates = c.provider === 'cloud-api' ? await sendableTemplates(tx, c.channelId) : []
+          return { c, templates }
+        })
+        if (!isFragment(r)) return redirect(r, `/inbox/c/${data.c.id}`)
+        return html(
+          r,
+          <WindowArea
+            ui={uiOf(r)}
+            conversationId={data.c.id}
+            windowOpen={windowOpen(data.c)}
+            templates={data.templates}
+          />,
+        )
       })
       .post('/inbox/c/:id/send', async ({ request, params, body }) => {
         const r = await requireOrg(deps, request)
@@ -266,28 +319,26 @@ export function inboxRoutes(deps: AppDeps) {
         const r = await requireOrg(deps, request)
         if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
         const assigneeId = field(body, 'assigneeId') || null
+        // Not a member of this organization: 422 with the reason under the header, nothing changed.
         const res = await withForm(
           () => withOrg(db, scope(r), (tx) => assignConversation(tx, r.actor, params.id, assigneeId)),
           async (err) => {
-            setFlash(r, 'error', r.t(Object.values(err.fields)[0]!))
-            return redirect(r, back(r, params.id))
+            const key = Object.values(err.fields)[0]!
+            if (isFragment(r))
+              return new Response(r.t(key), {
+                status: 422,
+                headers: { 'content-type': 'text/plain; charset=utf-8' },
+              })
+            return page(r, params.id, undefined, 422, key)
           },
         )
         if (!res.ok) return res.response
         return redirect(r, back(r, params.id))
       })
-      .post('/inbox/c/:id/close', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
-        await withOrg(db, scope(r), (tx) => setConversationStatus(tx, r.actor, params.id, 'closed'))
-        return redirect(r, back(r, params.id))
-      })
-      .post('/inbox/c/:id/reopen', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
-        await withOrg(db, scope(r), (tx) => setConversationStatus(tx, r.actor, params.id, 'open'))
-        return redirect(r, back(r, params.id))
-      })
+      .post('/inbox/c/:id/close', statusRoute('closed'))
+      .post('/inbox/c/:id/reopen', statusRoute('open'))
+      // Waiting on the contact: their next message reopens it (inbox.inbound.ts).
+      .post('/inbox/c/:id/pending', statusRoute('pending'))
       .post('/inbox/c/:id/m/:mid/retry', async ({ request, params }) => {
         const r = await requireOrg(deps, request)
         if (!isUuid(params.id) || !isUuid(params.mid)) throw INBOX_ERRORS.notFound()

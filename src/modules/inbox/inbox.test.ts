@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
 import { withOrg } from '../../platform/db/tenancy'
 import { AppError } from '../../platform/http/errors'
+import { addMember } from '../leads/leads.scoring.fixtures'
 import { actorOf, type Member, seedLeads } from '../pipeline/pipeline.fixtures'
 import { SendError } from '../whatsapp/whatsapp.types'
 import { createChannel, fakeProvider, inbound, inboxWorker, receive } from './inbox.fixtures'
@@ -109,6 +110,16 @@ describe('inbound messages', () => {
     expect((await a.client.post(`/inbox/c/${c.id}/close`)).status).toBe(303)
     expect((await conversationFor(phone)).status).toBe('closed')
     await receive(t.db, a.orgId, channel, [inbound(phone, 'voltei')])
+    expect((await conversationFor(phone)).status).toBe('open')
+  })
+
+  test('a pending conversation (waiting on the contact) is open again when the contact writes', async () => {
+    const phone = newPhone()
+    await receive(t.db, a.orgId, channel, [inbound(phone, 'vou ver com meu sócio')])
+    const c = await conversationFor(phone)
+    expect((await a.client.post(`/inbox/c/${c.id}/pending`)).status).toBe(303)
+    expect((await conversationFor(phone)).status).toBe('pending')
+    await receive(t.db, a.orgId, channel, [inbound(phone, 'fechado, pode mandar')])
     expect((await conversationFor(phone)).status).toBe('open')
   })
 })
@@ -332,5 +343,224 @@ describe('pages', () => {
     expect(chat).toContain('data-testid="inbox"')
     expect((await a.client.post(`/settings/quick-replies/${qr!.id}/delete`)).status).toBe(303)
     expect((await q('select 1 from quick_replies where organization_id = $1', [a.orgId])).length).toBe(0)
+  })
+})
+
+describe('status, assignment and filters', () => {
+  const hx = { 'hx-request': 'true' }
+  async function thread(text = 'olá') {
+    const phone = newPhone()
+    await receive(t.db, a.orgId, channel, [inbound(phone, text)])
+    return { ...(await conversationFor(phone)), phone }
+  }
+  const audits = (id: string) =>
+    q<{ action: string; before: any; after: any; actor_user_id: string }>(
+      'select action, before, after, actor_user_id from audit_log where target_id = $1 order by created_at, id',
+      [id],
+    )
+  const listHas = async (query: string, id: string) =>
+    (await a.client.page(`/inbox${query}`)).includes(`/inbox/c/${id}`)
+
+  test('"Mark pending", close and reopen change the status, each audited with before and after', async () => {
+    const c = await thread()
+    expect((await a.client.post(`/inbox/c/${c.id}/pending`)).status).toBe(303)
+    const head = await a.client.page(`/inbox/c/${c.id}`)
+    expect(head).toContain('data-status="pending"')
+    expect(head).toContain(`action="/inbox/c/${c.id}/reopen"`)
+    expect((await a.client.post(`/inbox/c/${c.id}/close`)).status).toBe(303)
+    expect(await conversationFor(c.phone)).toMatchObject({ status: 'closed', unread_count: 0 })
+    expect((await a.client.post(`/inbox/c/${c.id}/reopen`)).status).toBe(303)
+    // Reopening an open conversation again changes nothing and writes nothing.
+    expect((await a.client.post(`/inbox/c/${c.id}/reopen`)).status).toBe(303)
+    const rows = await audits(c.id)
+    expect(rows.map((r) => [r.action, r.before.status, r.after.status])).toEqual([
+      ['conversation.status_changed', 'open', 'pending'],
+      ['conversation.status_changed', 'pending', 'closed'],
+      ['conversation.status_changed', 'closed', 'open'],
+    ])
+    expect(rows.every((r) => r.actor_user_id === a.userId)).toBe(true)
+    expect((await conversationFor(c.phone)).status).toBe('open')
+  })
+
+  test('the status filter lists open, pending, closed or all conversations', async () => {
+    const open = await thread()
+    const pending = await thread()
+    const closed = await thread()
+    await a.client.post(`/inbox/c/${pending.id}/pending`)
+    await a.client.post(`/inbox/c/${closed.id}/close`)
+    const seen = (query: string) => Promise.all([open, pending, closed].map((c) => listHas(query, c.id)))
+    expect(await seen('')).toEqual([true, false, false])
+    expect(await seen('?status=pending')).toEqual([false, true, false])
+    expect(await seen('?status=closed')).toEqual([false, false, true])
+    expect(await seen('?status=all')).toEqual([true, true, true])
+    const page = await a.client.page('/inbox?status=pending')
+    expect(page).toContain('<option value="pending" selected')
+    expect(page).toContain('data-testid="status-pill"')
+  })
+
+  test('the unassigned filter lists only conversations nobody has; answering takes one out of it', async () => {
+    const c = await thread()
+    expect(await listHas('?filter=unassigned', c.id)).toBe(true)
+    expect(await listHas('?filter=mine', c.id)).toBe(false)
+    await asA((tx) => sendMessage(tx, actorOf(a), c.id, { body: 'Oi! Já te respondo.' }))
+    expect(await listHas('?filter=unassigned', c.id)).toBe(false)
+    expect(await listHas('?filter=mine', c.id)).toBe(true)
+  })
+
+  test('a conversation can be assigned to another member of the organization, and unassigned', async () => {
+    const c = await thread()
+    const bia = await addMember(t.db, a.orgId, 'Bia Atendimento')
+    expect((await a.client.post(`/inbox/c/${c.id}/assign`, { assigneeId: bia })).status).toBe(303)
+    const [row] = await q<{ assignee_id: string | null }>(
+      'select assignee_id from conversations where id = $1',
+      [c.id],
+    )
+    expect(row!.assignee_id).toBe(bia)
+    const head = await (await a.client.get(`/inbox/c/${c.id}/head`, hx)).text()
+    expect(head).toContain(`<option value="${bia}" selected`)
+    expect(await listHas('?filter=unassigned', c.id)).toBe(false)
+    expect(await listHas('?filter=mine', c.id)).toBe(false)
+    const [ev] = await q<{ payload: any }>(
+      "select payload from outbox_events where organization_id = $1 and type = 'inbox.conversation' order by version desc limit 1",
+      [a.orgId],
+    )
+    expect(ev!.payload.conversationId).toBe(c.id)
+    expect((await a.client.post(`/inbox/c/${c.id}/assign`, { assigneeId: '' })).status).toBe(303)
+    expect(await listHas('?filter=unassigned', c.id)).toBe(true)
+  })
+
+  test('assigning to someone who is not a member is refused (422, with the reason) and changes nothing', async () => {
+    const c = await thread()
+    await a.client.post(`/inbox/c/${c.id}/assign`, { assigneeId: a.userId })
+    const stranger = await signUpClient(t, { orgName: 'Outra Org' })
+    for (const assigneeId of [stranger.userId, Bun.randomUUIDv7(), 'not-a-uuid']) {
+      const res = await a.client.post(`/inbox/c/${c.id}/assign`, { assigneeId })
+      expect(res.status).toBe(422)
+      expect(await res.text()).toContain('Escolha um membro desta organização.')
+    }
+    const res = await a.client.post(`/inbox/c/${c.id}/assign`, { assigneeId: stranger.userId }, hx)
+    expect(res.status).toBe(422)
+    expect(await res.text()).toBe('Escolha um membro desta organização.')
+    const [row] = await q<{ assignee_id: string | null }>(
+      'select assignee_id from conversations where id = $1',
+      [c.id],
+    )
+    expect(row!.assignee_id).toBe(a.userId)
+  })
+
+  test('the header fragment follows the conversation: the assignee after an answer, the status', async () => {
+    const c = await thread()
+    const before = await (await a.client.get(`/inbox/c/${c.id}/head?status=all`, hx)).text()
+    expect(before).toStartWith('<header')
+    expect(before).toContain('data-status="open"')
+    expect(before).not.toContain(`<option value="${a.userId}" selected`)
+    expect(before).toContain('href="/inbox?status=all"')
+    await a.client.post(`/inbox/c/${c.id}/send`, { body: 'Bom dia!' }, hx)
+    const after = await (await a.client.get(`/inbox/c/${c.id}/head`, hx)).text()
+    expect(after).toContain(`<option value="${a.userId}" selected`)
+    await a.client.post(`/inbox/c/${c.id}/pending`)
+    expect(await (await a.client.get(`/inbox/c/${c.id}/head`, hx)).text()).toContain('data-status="pending"')
+    // Without htmx: the conversation's page; another organization's conversation: 404.
+    expect((await a.client.get(`/inbox/c/${c.id}/head`)).status).toBe(303)
+    const other = await signUpClient(t, { orgName: 'Curiosa' })
+    expect((await other.client.get(`/inbox/c/${c.id}/head`, hx)).status).toBe(404)
+    expect((await other.client.get(`/inbox/c/${c.id}/window`, hx)).status).toBe(404)
+  })
+
+  test('the window fragment says when the contact writes again on a Cloud API channel', async () => {
+    const cloud = await createChannel(t, a.orgId, 'cloud-api', 'Oficial 2')
+    const phone = newPhone()
+    await receive(t.db, a.orgId, cloud, [inbound(phone, 'oi', { timestamp: Date.now() - 26 * 3600_000 })])
+    const [c] = await q<{ id: string }>('select id from conversations where channel_id = $1', [cloud])
+    const closed = await (await a.client.get(`/inbox/c/${c!.id}/window`, hx)).text()
+    expect(closed).toContain('data-window-open="false"')
+    expect(closed).toContain('data-testid="window-closed"')
+    await receive(t.db, a.orgId, cloud, [inbound(phone, 'voltei')])
+    const open = await (await a.client.get(`/inbox/c/${c!.id}/window`, hx)).text()
+    expect(open).toContain('data-window-open="true"')
+    expect(open).not.toContain('window-closed')
+  })
+})
+
+describe('reply-to', () => {
+  const hx = { 'hx-request': 'true' }
+  async function thread(text: string) {
+    const phone = newPhone()
+    await receive(t.db, a.orgId, channel, [inbound(phone, text)])
+    const c = await conversationFor(phone)
+    const [m] = await q<{ id: string }>('select id from messages where conversation_id = $1', [c.id])
+    return { ...c, messageId: m!.id }
+  }
+  const outbound = (id: string) =>
+    q<{ body: string; reply_to_id: string | null }>(
+      "select body, reply_to_id from messages where conversation_id = $1 and direction = 'out'",
+      [id],
+    )
+
+  test('a reply quotes a message of the conversation; the sent bubble shows the quote', async () => {
+    const c = await thread('Vocês entregam em Campinas?')
+    const res = await a.client.post(
+      `/inbox/c/${c.id}/send`,
+      { body: 'Entregamos sim!', replyToId: c.messageId },
+      hx,
+    )
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toMatch(
+      /class="bubble out[^"]*"[^>]*>\s*<div class="reply-quote">.*Vocês entregam em Campinas\?/s,
+    )
+    expect(await outbound(c.id)).toEqual([{ body: 'Entregamos sim!', reply_to_id: c.messageId }])
+    // Every bubble but notes offers "Reply", carrying the id and the quote for the composer's chip.
+    expect(html).toContain(`data-reply="${c.messageId}"`)
+    expect(html).toContain('data-quote="Vocês entregam em Campinas?"')
+  })
+
+  test("another conversation's or organization's message, a note or a malformed id is refused with 422", async () => {
+    const c = await thread('primeira conversa')
+    const elsewhere = await thread('outra conversa')
+    const { messageId: noteId } = await asA((tx) =>
+      sendMessage(tx, actorOf(a), c.id, { body: 'nota', note: true }),
+    )
+    const b = await signUpClient(t, { orgName: 'Org Vizinha' })
+    const bChannel = await createChannel(t, b.orgId)
+    const bPhone = newPhone()
+    await receive(t.db, b.orgId, bChannel, [inbound(bPhone, 'de outra org')])
+    const [bMsg] = await q<{ id: string }>(
+      'select m.id from messages m join conversations c on c.id = m.conversation_id where c.organization_id = $1',
+      [b.orgId],
+    )
+    for (const replyToId of [elsewhere.messageId, bMsg!.id, noteId, 'abc']) {
+      const res = await a.client.post(`/inbox/c/${c.id}/send`, { body: 'resposta', replyToId }, hx)
+      expect(res.status).toBe(422)
+      expect(await res.text()).toBe('A mensagem que você está respondendo não é desta conversa.')
+      const page = await a.client.post(`/inbox/c/${c.id}/send`, { body: 'resposta', replyToId })
+      expect(page.status).toBe(422)
+      expect(await page.text()).toContain('A mensagem que você está respondendo não é desta conversa.')
+    }
+    expect(await outbound(c.id)).toEqual([{ body: 'nota', reply_to_id: null }])
+  })
+})
+
+describe('lead timeline', () => {
+  test("an outbound message writes its preview on the lead's activity; a note writes none", async () => {
+    const phone = newPhone()
+    await receive(t.db, a.orgId, channel, [inbound(phone, 'oi')])
+    const c = await conversationFor(phone)
+    const { messageId } = await asA((tx) =>
+      sendMessage(tx, actorOf(a), c.id, { body: '  Segue   a proposta\ncom desconto  ' }),
+    )
+    await asA((tx) => sendMessage(tx, actorOf(a), c.id, { body: 'só para a equipe', note: true }))
+    const acts = await q<{ data: any }>(
+      "select data from lead_activities where lead_id = $1 and kind = 'message.outbound'",
+      [c.lead_id],
+    )
+    expect(acts.map((x) => x.data)).toEqual([
+      expect.objectContaining({ messageId, type: 'text', preview: 'Segue a proposta com desconto' }),
+    ])
+    const [conv] = await q<{ last_message_preview: string }>(
+      'select last_message_preview from conversations where id = $1',
+      [c.id],
+    )
+    expect(conv!.last_message_preview).toBe(acts[0]!.data.preview)
   })
 })

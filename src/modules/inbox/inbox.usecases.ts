@@ -41,9 +41,11 @@ const notFound = INBOX_ERRORS.notFound
 // Reads --------------------------------------------------------------------------------------------
 
 export type ListFilter = 'all' | 'mine' | 'unassigned' | 'unread'
+export type ConversationStatus = 'open' | 'pending' | 'closed'
 export interface ListQuery {
   filter: ListFilter
-  status: 'open' | 'closed' | 'all'
+  /** `pending`: waiting on the contact (a rep marked it); it is back to `open` when they write. */
+  status: ConversationStatus | 'all'
   q: string
   limit?: number
 }
@@ -53,7 +55,7 @@ export function parseListQuery(p: URLSearchParams): ListQuery {
   const s = p.get('status')
   return {
     filter: f === 'mine' || f === 'unassigned' || f === 'unread' ? f : 'all',
-    status: s === 'closed' || s === 'all' ? s : 'open',
+    status: s === 'pending' || s === 'closed' || s === 'all' ? s : 'open',
     q: (p.get('q') ?? '').trim().slice(0, 100),
   }
 }
@@ -78,7 +80,7 @@ export interface ConversationSummary {
   contactName: string | null
   assigneeId: string | null
   assigneeName: string | null
-  status: 'open' | 'pending' | 'closed'
+  status: ConversationStatus
   unreadCount: number
   lastMessageAt: Date | null
   lastMessagePreview: string | null
@@ -127,8 +129,7 @@ export async function listConversations(
   q: ListQuery,
 ): Promise<ConversationSummary[]> {
   const where = [sql`true`]
-  if (q.status === 'open') where.push(sql`c.status <> 'closed'`)
-  else if (q.status === 'closed') where.push(sql`c.status = 'closed'`)
+  if (q.status !== 'all') where.push(sql`c.status = ${q.status}`)
   if (q.filter === 'mine') where.push(sql`c.assignee_id = ${actor.userId}::uuid`)
   else if (q.filter === 'unassigned') where.push(sql`c.assignee_id is null`)
   else if (q.filter === 'unread') where.push(sql`c.unread_count > 0`)
@@ -181,7 +182,7 @@ export interface MessageView {
 }
 
 const MESSAGE_COLUMNS = sql`m.id::text as id, m.direction, m.type, m.body, m.media, m.status, m.error, m.created_at,
-  u.name as author_name, r.body as reply_body`
+  u.name as author_name, r.body as reply_body, r.type as reply_type, r.media as reply_media`
 
 function toMessage(r: Record<string, unknown>): MessageView {
   const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? null))
@@ -194,7 +195,14 @@ function toMessage(r: Record<string, unknown>): MessageView {
     status: r.status as MessageView['status'],
     error: j(r.error),
     authorName: (r.author_name as string | null) ?? null,
-    replyToBody: (r.reply_body as string | null) ?? null,
+    // A quoted attachment without a caption reads like the conversation list's preview (📷, 📄 name).
+    replyToBody: r.reply_type
+      ? previewOf({
+          type: String(r.reply_type),
+          body: r.reply_body as string | null,
+          media: j(r.reply_media),
+        })
+      : null,
     createdAt: toDate(r.created_at),
   }
 }
@@ -294,6 +302,22 @@ export async function sendMessage(
   ) {
     check.add('template', 'inbox.error.template_invalid')
   }
+  // A reply quotes a message of this conversation (RLS hides other organizations'), never a note.
+  const replyToId = input.replyToId?.trim() || null
+  if (
+    replyToId &&
+    !(
+      isUuid(replyToId) &&
+      (
+        await query(
+          tx,
+          sql`select 1 from messages where id = ${replyToId}::uuid and conversation_id = ${conversationId}::uuid
+            and type <> 'note'`,
+        )
+      ).length
+    )
+  )
+    check.add('replyToId', 'inbox.error.reply_invalid')
   check.throwIfAny()
   const note = !!input.note
   if (!note && !input.template && !windowOpen(conv, now)) throw INBOX_ERRORS.windowClosed()
@@ -302,15 +326,6 @@ export async function sendMessage(
     const risk = await bulkRisk(tx, conv, body, now)
     if (risk) throw bulkWarning(risk)
   }
-  const replyToId =
-    input.replyToId && isUuid(input.replyToId)
-      ? ((
-          await query<{ id: string }>(
-            tx,
-            sql`select id::text as id from messages where id = ${input.replyToId}::uuid and conversation_id = ${conversationId}::uuid`,
-          )
-        )[0]?.id ?? null)
-      : null
   const type = note
     ? 'note'
     : input.template
@@ -336,16 +351,17 @@ export async function sendMessage(
   if (attachment) await storeMediaFile(tx, { ...attachment, id: fileId!, messageId })
   let jobId: string | null = null
   if (!note) {
+    const preview = previewOf({ type, body: text, media })
     // A rep answering takes the conversation when nobody has it; reading it clears the unread count.
     await tx.execute(
       sql`update conversations set last_message_at = greatest(last_message_at, ${now.toISOString()}::timestamptz),
-          last_message_preview = ${previewOf({ type, body: text, media })}, unread_count = 0,
+          last_message_preview = ${preview}, unread_count = 0,
           assignee_id = coalesce(assignee_id, ${actor.userId}::uuid),
           status = case when status = 'closed' then 'open' else status end, updated_at = now()
         where id = ${conversationId}::uuid`,
     )
     jobId = (await enqueue(tx, inboxSendJob, { messageId }, { idempotencyKey: `inbox.send:${messageId}` })).id
-    await insertOutboundActivity(tx, conv.leadId, actor.userId, conversationId, messageId, type)
+    await insertOutboundActivity(tx, conv.leadId, actor.userId, conversationId, messageId, type, preview)
   }
   await recordEvent(tx, {
     type: 'inbox.message',
@@ -361,12 +377,14 @@ async function insertOutboundActivity(
   conversationId: string,
   messageId: string,
   type: string,
+  /** The conversation's last-message preview of it (notes write no activity). */
+  preview: string,
 ) {
   await tx.execute(
     sql`insert into lead_activities (id, organization_id, lead_id, actor_id, kind, data)
       values (${Bun.randomUUIDv7()}::uuid, nullif(current_setting('app.org_id', true), '')::uuid, ${leadId}::uuid,
         ${actorId}::uuid, 'message.outbound',
-        ${JSON.stringify({ channel: 'whatsapp', conversationId, messageId, type })}::jsonb)`,
+        ${JSON.stringify({ channel: 'whatsapp', conversationId, messageId, type, preview })}::jsonb)`,
   )
 }
 
@@ -390,17 +408,33 @@ export async function assignConversation(
   await recordEvent(tx, { type: 'inbox.conversation', payload: { conversationId: id } })
 }
 
+/**
+ * Close, reopen, or mark pending (waiting on the contact: their next message reopens it, like a
+ * closed one). Audited with the status before and after; closing clears the unread count. Setting
+ * the status it already has changes nothing and writes nothing.
+ */
 export async function setConversationStatus(
   tx: OrgTx,
-  _actor: InboxActor,
+  actor: InboxActor,
   id: string,
-  status: 'open' | 'closed',
+  status: ConversationStatus,
 ) {
-  await requireConversation(tx, id)
+  const c = await requireConversation(tx, id)
+  if (c.status === status) return
   await tx.execute(
     sql`update conversations set status = ${status}, unread_count = case when ${status} = 'closed' then 0 else unread_count end,
         updated_at = now() where id = ${id}::uuid`,
   )
+  await recordAudit(tx, {
+    orgId: actor.orgId,
+    actorId: actor.userId,
+    action: 'conversation.status_changed',
+    targetType: 'conversation',
+    targetId: id,
+    before: { status: c.status },
+    after: { status },
+    ip: actor.ip,
+  })
   await recordEvent(tx, { type: 'inbox.conversation', payload: { conversationId: id } })
 }
 
