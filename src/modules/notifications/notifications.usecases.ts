@@ -18,6 +18,11 @@ export const NOTIFICATION_KINDS = {
   'member.joined': 'notifications.k.member_joined',
   'member.role_changed': 'notifications.k.role_changed',
   'lead.assigned': 'notifications.k.lead_assigned',
+  // A WhatsApp Web session stopped and needs an owner or admin (whatsapp.channels.ts, CHANNEL_ALERTS).
+  'whatsapp.forbidden': 'notifications.k.whatsapp_forbidden',
+  'whatsapp.multidevice_mismatch': 'notifications.k.whatsapp_multidevice_mismatch',
+  'whatsapp.reconnect_loop': 'notifications.k.whatsapp_reconnect_loop',
+  'whatsapp.logged_out': 'notifications.k.whatsapp_logged_out',
 } as const satisfies Record<string, MessageKey>
 export type NotificationKind = keyof typeof NOTIFICATION_KINDS
 

@@ -30,6 +30,9 @@ const SECRET = 'test-secret-key-test-secret-key-0123'
 
 let db: Db
 let actor: Actor
+/** Teammates of `actor`'s organization: an admin (reads English) and a member. */
+let admin: string
+let member: string
 let transports: FakeTransport[]
 /** Which channel each fake socket was opened for. */
 const channelOf = new Map<FakeTransport, string>()
@@ -95,6 +98,24 @@ const authKeys = async (id: string) =>
       [id],
     )
   ).map((r) => r.key)
+/** The notifications about the channel named `name` (as the system: every recipient's). */
+const alerts = (name: string) =>
+  db.raw.query<{ user_id: string; kind: string; params: any; link: string }>(
+    `select user_id::text as user_id, kind, params, link from notifications
+      where organization_id = $1 and params->>'channel' = $2 order by created_at, user_id`,
+    [actor.orgId, name],
+  )
+/** The live toasts pushed for the channel's notifications, by recipient. */
+const toastsFor = async (channelId: string) =>
+  new Map(
+    (
+      await db.raw.query<{ user_id: string; text: string }>(
+        `select user_id::text as user_id, payload->>'text' as text from outbox_events
+          where type = 'notification.created' and payload->>'link' = $1`,
+        [`/settings/channels/${channelId}`],
+      )
+    ).map((r) => [r.user_id, r.text]),
+  )
 const last = () => transports[transports.length - 1]!
 async function until(cond: () => boolean, ms = 10_000) {
   const end = Date.now() + ms
@@ -114,6 +135,23 @@ beforeAll(async () => {
     locale: 'pt-BR',
   })
   actor = { orgId: org.id, userId: user.id, role: 'owner', ip: null }
+  const teammate = async (name: string, role: string, locale: string) => {
+    const { user } = await signUp(db, {
+      name,
+      email: `${name.toLowerCase()}.${Date.now()}@example.com`,
+      password: 'correct horse battery',
+      orgName: `${name} Org`,
+      locale: 'pt-BR',
+    })
+    await db.raw.query(
+      'insert into organization_members (organization_id, user_id, role) values ($1, $2, $3)',
+      [org.id, user.id, role],
+    )
+    await db.raw.query('update users set locale = $2 where id = $1', [user.id, locale])
+    return user.id
+  }
+  admin = await teammate('Bruno', 'admin', 'en')
+  member = await teammate('Carla', 'member', 'pt-BR')
 })
 afterAll(() => db.close())
 afterEach(() => sup.stopAll())
@@ -260,8 +298,8 @@ describe('closes, by DisconnectReason', () => {
     await sup.stop(ref.channelId)
   })
 
-  test('forbidden stops for good and alerts; no new socket', async () => {
-    const ref = await newChannel()
+  test('forbidden stops for good and alerts; no new socket; the owner and the admin are notified, with a link to the channel', async () => {
+    const ref = await newChannel('Bloqueado')
     await sup.start(ref)
     last().close(DisconnectReason.forbidden)
     await sup.settled()
@@ -275,10 +313,76 @@ describe('closes, by DisconnectReason', () => {
       status: 'forbidden',
       alert: true,
     })
+    const sent = await alerts('Bloqueado')
+    expect(sent.map((n) => n.user_id).sort()).toEqual([actor.userId, admin].sort())
+    for (const n of sent)
+      expect(n).toMatchObject({
+        kind: 'whatsapp.forbidden',
+        params: { channel: 'Bloqueado' },
+        link: `/settings/channels/${ref.channelId}`,
+      })
+    // The live toast, in each recipient's language.
+    const toasts = await toastsFor(ref.channelId)
+    expect(toasts.get(actor.userId)).toBe(
+      'O WhatsApp bloqueou o número do canal "Bloqueado": a sessão do WhatsApp Web parou.',
+    )
+    expect(toasts.get(admin)).toBe(
+      'WhatsApp blocked the number of channel "Bloqueado": its WhatsApp Web session stopped.',
+    )
+    expect(toasts.has(member)).toBe(false)
   })
 
-  test('never a reconnect loop: too many (re)connects within the window end in status error', async () => {
-    const ref = await newChannel()
+  test('multideviceMismatch stops and notifies the admins; connectionReplaced stops without notifying', async () => {
+    const old = await newChannel('Celular antigo')
+    await sup.start(old)
+    last().close(DISCONNECT.multideviceMismatch)
+    await sup.settled()
+    expect(await row(old.channelId)).toMatchObject({
+      status: 'forbidden',
+      status_detail: 'multidevice_mismatch',
+    })
+    expect((await alerts('Celular antigo')).map((n) => n.kind)).toEqual([
+      'whatsapp.multidevice_mismatch',
+      'whatsapp.multidevice_mismatch',
+    ])
+    const replaced = await newChannel('Substituído')
+    await sup.start(replaced)
+    last().close(DISCONNECT.connectionReplaced)
+    await sup.settled()
+    expect(await row(replaced.channelId)).toMatchObject({ status: 'closed', status_detail: 'replaced' })
+    expect(await alerts('Substituído')).toEqual([])
+  })
+
+  test('loggedOut notifies the admins once per incident: not again when the fresh socket is logged out too, again after the phone linked', async () => {
+    const ref = await newChannel('Deslogado')
+    await sup.start(ref)
+    last().close(DisconnectReason.loggedOut)
+    await sup.settled()
+    await sup.settled()
+    expect((await alerts('Deslogado')).map((n) => n.kind)).toEqual([
+      'whatsapp.logged_out',
+      'whatsapp.logged_out',
+    ])
+    expect((await toastsFor(ref.channelId)).get(admin)).toBe(
+      'WhatsApp Web was logged out on the phone (channel "Deslogado"): scan a new QR code.',
+    )
+    // The retry (a fresh socket for a new QR) is logged out again: the same incident, no new alert.
+    last().close(DisconnectReason.loggedOut)
+    await sup.settled()
+    await sup.settled()
+    expect(await alerts('Deslogado')).toHaveLength(2)
+    // The phone links again; a later logout is a new incident.
+    last().emit('connection.update', { connection: 'open' })
+    await sup.settled()
+    last().close(DisconnectReason.loggedOut)
+    await sup.settled()
+    await sup.settled()
+    expect(await alerts('Deslogado')).toHaveLength(4)
+    await sup.stop(ref.channelId)
+  })
+
+  test('never a reconnect loop: too many (re)connects within the window end in status error, and the admins are told once', async () => {
+    const ref = await newChannel('Em loop')
     await sup.start(ref)
     for (let i = 0; i < 10; i++) {
       last().close(DisconnectReason.restartRequired)
@@ -288,6 +392,14 @@ describe('closes, by DisconnectReason', () => {
     expect(transports).toHaveLength(6) // window.max
     expect(sup.isRunning(ref.channelId)).toBe(false)
     expect(await row(ref.channelId)).toMatchObject({ status: 'error', status_detail: 'too_many_reconnects' })
+    // One alert for the stop, none for the reconnects before it.
+    const sent = await alerts('Em loop')
+    expect(sent.map((n) => [n.user_id, n.kind]).sort()).toEqual(
+      [
+        [actor.userId, 'whatsapp.reconnect_loop'],
+        [admin, 'whatsapp.reconnect_loop'],
+      ].sort(),
+    )
   })
 
   test('concurrent starts make one socket', async () => {

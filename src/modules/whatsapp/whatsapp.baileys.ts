@@ -12,10 +12,12 @@
  *   (https://baileys.wiki/docs/socket/connecting):
  *     restartRequired (515)            -> a new socket at once (normal right after pairing)
  *     loggedOut (401)                  -> wipe creds and keys, new socket -> new QR
- *     forbidden (403), multideviceMismatch (411) -> stop, status 'forbidden', alert
+ *     forbidden (403), multideviceMismatch (411) -> stop, status 'forbidden', alert (owners and
+ *                                     admins are notified: whatsapp.channels.ts `alertAdmins`)
  *     connectionReplaced (440)         -> stop (another client took the session), status 'closed'
  *     anything else (428, 408, 503, 500…) -> reconnect with exponential backoff + jitter
- *   Every (re)connect counts in a sliding window; too many -> stop with status 'error' (no loops).
+ *   Every (re)connect counts in a sliding window; too many -> stop with status 'error' (no loops),
+ *   alerted like forbidden; loggedOut alerts too, once until the phone links again.
  *   A generation counter per channel: events of a replaced socket are ignored; concurrent `start`
  *   calls share one pending start (a lock map), so there are never two sockets for a channel.
  *   Sends are paced per channel (a gap with jitter, then "typing…" for a moment) against bans.
@@ -45,7 +47,7 @@ import { type Logger, silentLogger } from '../../platform/log/logger'
 import { toE164 } from '../../shared/phone'
 import { type ChannelRef, clearAuthState, loadBaileys, usePostgresAuthState } from './whatsapp.baileys-auth'
 import type { SocketLease } from './whatsapp.baileys-lease'
-import { channelsToResume, type StatusPatch, setChannelStatus } from './whatsapp.channels'
+import { type ChannelAlert, channelsToResume, type StatusPatch, setChannelStatus } from './whatsapp.channels'
 import type { ProviderDeps, WhatsAppProvider } from './whatsapp.provider'
 import {
   type DeliveryStatus,
@@ -420,6 +422,8 @@ interface Entry {
   qrSeen: { promise: Promise<void>; resolve: () => void }
   /** The lease heartbeat while this process holds the socket. */
   heartbeatTimer: unknown
+  /** The admins were told the phone logged this device out; again only after it is linked again. */
+  loggedOutAlerted: boolean
 }
 
 export interface BaileysSupervisor {
@@ -471,7 +475,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
   const starting = new Map<string, Promise<void>>()
   let sockets = 0
 
-  const write = (e: Entry, patch: StatusPatch, o: { alert?: boolean } = {}) => {
+  const write = (e: Entry, patch: StatusPatch, o: { alert?: boolean; notify?: ChannelAlert } = {}) => {
     e.writes = track(
       e.writes
         .then(() => withOrg(opts.db, e.ref.orgId, (tx) => setChannelStatus(tx, e.ref.channelId, patch, o)))
@@ -531,14 +535,17 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
    * no socket (`logout` first unlinks the device), the final `status` written, then the lease let go
    * so another instance may take the channel at once.
    */
-  async function halt(e: Entry, o: { status?: StatusPatch; alert?: boolean; logout?: boolean } = {}) {
+  async function halt(
+    e: Entry,
+    o: { status?: StatusPatch; alert?: boolean; notify?: ChannelAlert; logout?: boolean } = {},
+  ) {
     e.stopped = true
     e.gen++
     if (entries.get(e.ref.channelId) === e) entries.delete(e.ref.channelId)
     clearTimers(e)
     if (o.logout && e.transport) await e.transport.logout().catch(() => {})
     closeSocket(e)
-    await (o.status ? write(e, o.status, { alert: o.alert }) : e.writes)
+    await (o.status ? write(e, o.status, { alert: o.alert, notify: o.notify }) : e.writes)
     await releaseLease(e)
   }
 
@@ -607,6 +614,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       return halt(e, {
         status: { status: 'error', detail: 'too_many_reconnects', pairingQr: null, pairingCode: null },
         alert: true,
+        notify: 'too_many_reconnects',
       })
     const gen = ++e.gen
     if (opts.lease) heartbeat(e, opts.lease, gen)
@@ -641,6 +649,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       if (u.connection === 'open') {
         e.open = true
         e.failures = 0
+        e.loggedOutAlerted = false
         e.phone = jidToE164(t.user?.id) ?? e.phone
         void write(e, {
           status: 'open',
@@ -694,7 +703,15 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     if (code === DISCONNECT.loggedOut) {
       await withOrg(opts.db, e.ref.orgId, (tx) => clearAuthState(tx, id))
       e.phone = null
-      await write(e, { status: 'logged_out', detail: 'logged_out', pairingQr: null, pairingCode: null })
+      // Once per incident: a fresh socket that is logged out again before the phone links does not
+      // notify the admins a second time.
+      const notify = e.loggedOutAlerted ? undefined : ('logged_out' as const)
+      e.loggedOutAlerted = true
+      await write(
+        e,
+        { status: 'logged_out', detail: 'logged_out', pairingQr: null, pairingCode: null },
+        { alert: true, notify },
+      )
       return connect(e) // a fresh socket: a new QR to scan
     }
     if (
@@ -704,18 +721,20 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     ) {
       const replaced = code === DISCONNECT.connectionReplaced
       log.error('whatsapp.baileys.stopped', { channelId: id, code })
+      const alert: ChannelAlert | undefined = replaced
+        ? undefined
+        : code === DISCONNECT.forbidden
+          ? 'forbidden'
+          : 'multidevice_mismatch'
       return halt(e, {
         status: {
           status: replaced ? 'closed' : 'forbidden',
-          detail: replaced
-            ? 'replaced'
-            : code === DISCONNECT.forbidden
-              ? 'forbidden'
-              : 'multidevice_mismatch',
+          detail: alert ?? 'replaced',
           pairingQr: null,
           pairingCode: null,
         },
         alert: true,
+        notify: alert,
       })
     }
     // Transient: back off (exponential, jittered), then a new socket.
@@ -747,6 +766,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       lastSendAt: 0,
       qrSeen: deferred(),
       heartbeatTimer: null,
+      loggedOutAlerted: false,
     }
     entries.set(ref.channelId, e)
     const p = connect(e)

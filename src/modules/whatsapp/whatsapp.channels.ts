@@ -5,12 +5,13 @@
  */
 import { asc, eq, sql } from 'drizzle-orm'
 import { secretBox } from '../../platform/crypto/secrets'
-import type { Db } from '../../platform/db/client'
+import { type Db, rowsOf } from '../../platform/db/client'
 import { type OrgTx, readAsSystem } from '../../platform/db/tenancy'
 import { recordEvent } from '../../platform/events/events.outbox'
 import { Check, forbidden } from '../../platform/http/errors'
 import { isUuid } from '../../shared/ids'
 import { toE164 } from '../../shared/phone'
+import { type NotificationKind, notify } from '../notifications/notifications.usecases'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Actor } from '../orgs/orgs.usecases'
 import { WHATSAPP_CHANNEL_ERRORS } from './whatsapp.errors'
@@ -188,15 +189,59 @@ export interface StatusPatch {
   pairingCode?: string | null
 }
 
-/** What a provider reports; records the events live pages listen to. */
+/**
+ * Why a WhatsApp Web session stopped and needs a person: the notification each owner and admin gets
+ * (in-app, with the live toast), linking to the channel page.
+ */
+export const CHANNEL_ALERTS = {
+  forbidden: 'whatsapp.forbidden',
+  multidevice_mismatch: 'whatsapp.multidevice_mismatch',
+  too_many_reconnects: 'whatsapp.reconnect_loop',
+  logged_out: 'whatsapp.logged_out',
+} as const satisfies Record<string, NotificationKind>
+export type ChannelAlert = keyof typeof CHANNEL_ALERTS
+
+/** Notifies the organization's owners and admins (each in their language) that the channel needs them. */
+export async function alertAdmins(tx: OrgTx, channel: { id: string; name: string }, alert: ChannelAlert) {
+  const admins = rowsOf<{ user_id: string; org_id: string; locale: string | null }>(
+    await tx.execute(sql`select m.user_id::text as user_id, m.organization_id::text as org_id,
+        coalesce(u.locale, o.locale) as locale
+      from organization_members m
+      join users u on u.id = m.user_id
+      join organizations o on o.id = m.organization_id
+      where m.role in ('owner', 'admin')
+      order by m.user_id`),
+  )
+  for (const a of admins)
+    await notify(tx, {
+      orgId: a.org_id,
+      userId: a.user_id,
+      kind: CHANNEL_ALERTS[alert],
+      params: { channel: channel.name },
+      link: `/settings/channels/${channel.id}`,
+      actorId: null,
+      locale: a.locale,
+    })
+  return admins.length
+}
+
+/**
+ * What a provider reports; records the events live pages listen to. `notify`: the session stopped
+ * and needs a person — the owners and admins are notified, when the status moves into it (the
+ * caller sends it once per incident, not on every retry).
+ */
 export async function setChannelStatus(
   tx: OrgTx,
   id: string,
   patch: StatusPatch,
-  opts: { alert?: boolean } = {},
+  opts: { alert?: boolean; notify?: ChannelAlert } = {},
 ) {
   const [before] = await tx
-    .select({ status: whatsappChannels.status, switching: sql<boolean>`switch_from is not null` })
+    .select({
+      status: whatsappChannels.status,
+      name: whatsappChannels.name,
+      switching: sql<boolean>`switch_from is not null`,
+    })
     .from(whatsappChannels)
     .where(eq(whatsappChannels.id, id))
     .for('update')
@@ -217,6 +262,8 @@ export async function setChannelStatus(
       type: 'whatsapp.channel.status',
       payload: { channelId: id, status: patch.status, ...(opts.alert ? { alert: true } : {}) },
     })
+  if (opts.notify && patch.status && patch.status !== before.status)
+    await alertAdmins(tx, { id, name: before.name }, opts.notify)
   if (patch.pairingQr || patch.pairingCode)
     await recordEvent(tx, {
       type: 'whatsapp.channel.qr',

@@ -124,6 +124,14 @@ export const whatsappEn = {
     'connected the new provider of a WhatsApp channel ({from} → {to}): the switch is complete',
   'audit.a.whatsapp_channel.provider_switch_cancelled':
     'cancelled switching a WhatsApp channel to {from}: it is back on {to}',
+  'notifications.k.whatsapp_forbidden':
+    'WhatsApp blocked the number of channel "{channel}": its WhatsApp Web session stopped.',
+  'notifications.k.whatsapp_multidevice_mismatch':
+    'Channel "{channel}" stopped: the phone’s WhatsApp must be updated to use linked devices.',
+  'notifications.k.whatsapp_reconnect_loop':
+    'Channel "{channel}" stopped after reconnecting too often. Check the phone, then reconnect it.',
+  'notifications.k.whatsapp_logged_out':
+    'WhatsApp Web was logged out on the phone (channel "{channel}"): scan a new QR code.',
 } as const
 
 export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
@@ -255,4 +263,12 @@ export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
     'conectou o novo provedor de um canal de WhatsApp ({from} → {to}): a troca foi concluída',
   'audit.a.whatsapp_channel.provider_switch_cancelled':
     'cancelou a troca de um canal de WhatsApp para {from}: ele voltou para {to}',
+  'notifications.k.whatsapp_forbidden':
+    'O WhatsApp bloqueou o número do canal "{channel}": a sessão do WhatsApp Web parou.',
+  'notifications.k.whatsapp_multidevice_mismatch':
+    'O canal "{channel}" parou: atualize o WhatsApp do celular para usar aparelhos conectados.',
+  'notifications.k.whatsapp_reconnect_loop':
+    'O canal "{channel}" parou depois de reconectar vezes demais. Confira o celular e reconecte.',
+  'notifications.k.whatsapp_logged_out':
+    'O WhatsApp Web foi desconectado no celular (canal "{channel}"): escaneie um novo QR code.',
 }
