@@ -3,6 +3,8 @@
  * into #drawer-root; without JavaScript they are plain posts that redirect back to the lead's page.
  */
 
+import messageIn from 'lucide-static/dist/esm/icons/message-circle.mjs'
+import messageOut from 'lucide-static/dist/esm/icons/send-horizontal.mjs'
 import type { CustomFieldDef } from '../../src/modules/leads/leads.table'
 import type {
   Activity,
@@ -13,6 +15,7 @@ import type {
 import type { Stage } from '../../src/modules/pipeline/pipeline.table'
 import type { MessageKey } from '../../src/shared/i18n'
 import { Field, FieldError, type FormState } from '../components/form'
+import { iconSet } from '../components/icon'
 import { CustomFacts, CustomFieldInputs, customFormValues } from '../leads/custom-fields'
 import { LIcon } from '../leads/icons'
 import { ScoreExplain } from '../leads/score-explain'
@@ -499,6 +502,52 @@ const ACT_ICON: Record<string, 'trophy' | 'circleX' | 'move' | 'note' | 'pencil'
   merged: 'move',
 }
 
+/** The timeline's WhatsApp messages (the inbox writes `message.inbound` / `message.outbound`). */
+const MessageIcon = iconSet({ 'message.inbound': messageIn, 'message.outbound': messageOut })
+const isMessageKind = (kind: string): kind is 'message.inbound' | 'message.outbound' =>
+  kind === 'message.inbound' || kind === 'message.outbound'
+const PREVIEW_MAX = 80
+/** What `previewOf` (inbox.inbound.ts) writes for media without a caption: the type label reads better. */
+const PLACEHOLDER_PREVIEWS = new Set(['📷', '🎤', '🎬', '📍', '…'])
+const MESSAGE_TYPES = new Set(['text', 'image', 'audio', 'video', 'document', 'location', 'template'])
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * A message activity as the timeline shows it: "WhatsApp message received: «preview…»" (or "sent by
+ * Rita"), the preview on one line and cut at 80 characters, else the message type's label ("Image"),
+ * and the conversation it belongs to. `before` + «preview» + `after` is the whole sentence, split so the
+ * preview can be the link.
+ */
+export function messageActivity(ui: Ui, a: Activity) {
+  if (!isMessageKind(a.kind)) return null
+  const d = a.data as Record<string, unknown>
+  const raw = typeof d.preview === 'string' ? d.preview.replace(/\s+/g, ' ').trim() : ''
+  const chars = [...raw]
+  const type = typeof d.type === 'string' && MESSAGE_TYPES.has(d.type) ? d.type : 'text'
+  const preview =
+    raw && !PLACEHOLDER_PREVIEWS.has(raw)
+      ? chars.length > PREVIEW_MAX
+        ? `${chars
+            .slice(0, PREVIEW_MAX - 1)
+            .join('')
+            .trimEnd()}…`
+        : raw
+      : ui.t(`pipeline.act.message_type.${type}` as MessageKey)
+  const key = a.kind === 'message.inbound' ? 'pipeline.act.message_in' : 'pipeline.act.message_out'
+  const who = a.actorName ?? ui.t('pipeline.act.someone')
+  const MARK = '\u0000'
+  const [before = '', after = ''] = ui.t(key, { who, preview: MARK }).split(MARK)
+  const conversationId =
+    typeof d.conversationId === 'string' && UUID.test(d.conversationId) ? d.conversationId : null
+  return {
+    before,
+    preview,
+    after,
+    text: `${before}${preview}${after}`,
+    href: conversationId ? `/inbox/c/${conversationId}` : null,
+  }
+}
+
 export function activityText(
   ui: Ui,
   a: Activity,
@@ -509,6 +558,8 @@ export function activityText(
   const { t } = ui
   const who = a.actorName ?? t('pipeline.act.someone')
   const d = a.data as Record<string, any>
+  const message = messageActivity(ui, a)
+  if (message) return message.text
   switch (a.kind) {
     case 'created':
       return t('pipeline.act.created', { who })
@@ -562,15 +613,36 @@ function ActivityItem({
   labels?: Map<string, string>
 }) {
   const note = a.kind === 'note' ? String((a.data as { body?: unknown }).body ?? '') : ''
+  const message = messageActivity(ui, a)
   return (
-    <li class={`tl-item tl-${a.kind}`}>
+    <li
+      class={`tl-item tl-${message ? (a.kind === 'message.inbound' ? 'message-in' : 'message-out') : a.kind}`}
+    >
       <span class="tl-icon" aria-hidden="true">
-        <PIcon name={ACT_ICON[a.kind] ?? 'pencil'} />
+        {isMessageKind(a.kind) ? (
+          <MessageIcon name={a.kind} />
+        ) : (
+          <PIcon name={ACT_ICON[a.kind] ?? 'pencil'} />
+        )}
       </span>
       <div class="tl-body">
-        <p class="tl-text" safe>
-          {activityText(ui, a, members, currency, labels)}
-        </p>
+        {message ? (
+          <p class="tl-text" style="overflow-wrap:anywhere">
+            <span safe>{message.before}</span>
+            {message.href ? (
+              <a class="link" href={message.href} title={ui.t('pipeline.act.message_open')} safe>
+                {message.preview}
+              </a>
+            ) : (
+              <span safe>{message.preview}</span>
+            )}
+            <span safe>{message.after}</span>
+          </p>
+        ) : (
+          <p class="tl-text" safe>
+            {activityText(ui, a, members, currency, labels)}
+          </p>
+        )}
         {note ? (
           <p class="tl-note" safe>
             {note}

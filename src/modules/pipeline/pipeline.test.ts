@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { activityText, messageActivity } from '../../../views/pipeline/lead-drawer'
 import { withOrg, withSystem } from '../../platform/db/tenancy'
+import { translator } from '../../shared/i18n'
+import { createChannel, inbound, receive } from '../inbox/inbox.fixtures'
 import { createOrganizationTx } from '../orgs/orgs.usecases'
 import {
   actorOf,
@@ -12,7 +15,7 @@ import {
   seedLeads,
   stagesOf,
 } from './pipeline.fixtures'
-import { GAP, PAGE_SIZE } from './pipeline.repository'
+import { type Activity, GAP, insertActivity, PAGE_SIZE } from './pipeline.repository'
 import { filtersQuery, parseFilters, parseMoney, parseTags } from './pipeline.schemas'
 import { moveLead } from './pipeline.usecases'
 
@@ -803,6 +806,87 @@ describe('the lead drawer', () => {
     expect((await leadRow(t.db, id))!.stage_id).toBe(stage('Novo').id)
     const created = (await events(owner.orgId, 'lead.created')).find((e) => e.payload.leadId === id)
     expect(created?.payload.stageId).toBe(stage('Novo').id)
+  })
+})
+
+describe('the timeline’s WhatsApp messages', () => {
+  test('received and sent messages read as sentences quoting the message, linked to the conversation', async () => {
+    const channel = await createChannel(t, owner.orgId)
+    const phone = '+5511987657001'
+    const long = `Oi! Vi o anúncio <b>do apartamento</b> & queria saber ${'muito '.repeat(20)}mais`
+    await receive(t.db, owner.orgId, channel, [inbound(phone, long, { contactName: 'Lia WhatsApp' })])
+    const [c] = await t.db.raw.query<{ id: string; lead_id: string }>(
+      'select id, lead_id from conversations where contact_phone = $1',
+      [phone],
+    )
+    // The rep's answers (the inbox writes them with the message's preview; an image without a caption
+    // has none), and an inbound photo without a caption.
+    await withOrg(t.db, { orgId: owner.orgId, userId: owner.userId }, async (tx) => {
+      for (const [kind, actorId, data] of [
+        ['message.outbound', owner.userId, { preview: 'Segue a proposta', type: 'text' }],
+        ['message.outbound', owner.userId, { type: 'image' }],
+        ['message.inbound', null, { preview: '📷', type: 'image' }],
+      ] as const)
+        await insertActivity(tx, {
+          leadId: c!.lead_id,
+          actorId,
+          kind,
+          data: {
+            channel: 'whatsapp',
+            channelId: channel,
+            conversationId: c!.id,
+            messageId: Bun.randomUUIDv7(),
+            ...data,
+          },
+        })
+    })
+    const html = await owner.client.page(`/pipeline/leads/${c!.lead_id}`)
+    const link = (text: string) =>
+      `Mensagem recebida no WhatsApp: «</span><a class="link" href="/inbox/c/${c!.id}" title="Abrir a conversa na caixa de entrada">${text}</a>`
+    // Escaped, on one line, cut at 80 characters with an ellipsis.
+    const cut = [...long.replace(/\s+/g, ' ')].slice(0, 79).join('').trimEnd()
+    expect(html).toContain(link(`${Bun.escapeHTML(cut)}…`))
+    expect(html).not.toContain('<b>do apartamento')
+    expect(html).toContain(link('Imagem'))
+    expect(html).toContain(
+      `Mensagem enviada no WhatsApp por Ana Souza: «</span><a class="link" href="/inbox/c/${c!.id}" title="Abrir a conversa na caixa de entrada">Segue a proposta</a>`,
+    )
+    expect(html).toContain('por Ana Souza: «</span><a class="link" href="/inbox/c/')
+    expect(html).toContain('>Imagem</a><span>»</span>')
+    expect(html).not.toContain('message.inbound')
+    expect(html).not.toContain('message.outbound')
+  })
+
+  test('in English, with the type’s label when there is no preview and no link without a conversation', () => {
+    const ui = { t: translator('en'), locale: 'en' } as Parameters<typeof activityText>[0]
+    const act = (kind: string, data: Record<string, unknown>, actorName: string | null = null): Activity => ({
+      id: 'x',
+      kind,
+      data,
+      actorId: null,
+      actorName,
+      createdAt: new Date(),
+    })
+    const conversationId = Bun.randomUUIDv7()
+    expect(
+      activityText(ui, act('message.inbound', { preview: 'Hello there', conversationId }), [], 'BRL'),
+    ).toBe('WhatsApp message received: «Hello there»')
+    expect(activityText(ui, act('message.outbound', { type: 'document' }, 'Rita'), [], 'BRL')).toBe(
+      'WhatsApp message sent by Rita: «Document»',
+    )
+    expect(
+      messageActivity(ui, act('message.inbound', { preview: '  ', type: 'audio', conversationId })),
+    ).toEqual({
+      before: 'WhatsApp message received: «',
+      preview: 'Audio',
+      after: '»',
+      text: 'WhatsApp message received: «Audio»',
+      href: `/inbox/c/${conversationId}`,
+    })
+    expect(
+      messageActivity(ui, act('message.inbound', { preview: 'x', conversationId: '../../admin' }))?.href,
+    ).toBeNull()
+    expect(messageActivity(ui, act('note', {}))).toBeNull()
   })
 })
 
