@@ -1,8 +1,10 @@
 // Loved CRM inbox (views/inbox/inbox-page.tsx). Without this file every action is a plain form post.
-// With it: the conversation list and the open thread refresh from the hub's inbox.* events (the
-// composer is never replaced, so a half-typed message survives), Enter sends (Shift+Enter: new
-// line), "/" searches quick replies, an emoji picker, the internal-note toggle, attachments (chip
-// with name/size/remove, size checked at once, a pasted image attaches itself; sent as multipart).
+// With it: the conversation list, the open thread, the chat header (assignee, status) and the
+// 24-hour-window notice refresh from the hub's inbox.* events (the composer is never replaced, so a
+// half-typed message survives), Enter sends (Shift+Enter: new line), "/" searches quick replies, an
+// emoji picker, the internal-note toggle, reply-to (a bubble's Reply button, a quoted chip, Escape
+// cancels), attachments (chip with name/size/remove, size checked at once, a pasted image attaches
+// itself; sent as multipart).
 ;(() => {
   if (window.lovedInbox) return
   window.lovedInbox = true
@@ -55,12 +57,58 @@
     })
     return msgsBusy
   }
+  // The header: re-read and swapped, keeping the focus on the same control (assignee, a status button).
+  let headTimer = null
+  const refreshHead = () => {
+    clearTimeout(headTimer)
+    headTimer = setTimeout(async () => {
+      const head = $('#chat-head')
+      if (!head?.dataset.src) return
+      const { res, text } = await fetchHtml(head.dataset.src)
+      if (!res.ok || !document.contains(head)) return
+      const focused = head.contains(document.activeElement) ? document.activeElement : null
+      // A rep choosing in the assignee list is not interrupted: the next event refreshes it.
+      if (focused?.id === 'chat-assignee') return
+      const key = focused?.dataset.testid
+      const next = replace(head, text)
+      if (key) next?.querySelector(`[data-testid="${key}"]`)?.focus()
+    }, 80)
+  }
+  // The 24-hour window: swapped only when it opened or closed (a template being filled is kept),
+  // then the composer follows: outside the window only a note can be written.
+  const syncWindow = () => {
+    const area = $('#window-area')
+    const form = $('[data-composer]')
+    if (!area || !form) return
+    const closed = area.dataset.windowOpen === 'false'
+    form.dataset.windowClosed = String(closed)
+    const note = !!form.querySelector('[data-note-toggle]')?.checked
+    const ta = form.querySelector('textarea[name=body]')
+    if (ta) ta.disabled = closed && !note
+    const input = fileInput()
+    if (input) input.disabled = closed && !note
+  }
+  const refreshWindow = async () => {
+    const area = $('#window-area')
+    if (!area?.dataset.src) return
+    const { res, text } = await fetchHtml(area.dataset.src)
+    if (!res.ok || !document.contains(area)) return
+    const tpl = document.createElement('template')
+    tpl.innerHTML = text.trim()
+    const next = tpl.content.firstElementChild
+    if (!next || next.dataset.windowOpen === area.dataset.windowOpen) return
+    area.replaceWith(next)
+    syncWindow()
+  }
   const onEvent = (e) => {
     const root = inbox()
     if (!root) return
     refreshList()
     const id = e.detail?.data?.conversationId
-    if (id && id === root.dataset.active) refreshMessages()
+    if (!id || id !== root.dataset.active) return
+    refreshMessages()
+    if (e.type === 'rt:inbox.conversation' || e.type === 'rt:inbox.message') refreshHead()
+    if (e.type === 'rt:inbox.message') refreshWindow()
   }
   for (const type of ['rt:inbox.message', 'rt:inbox.status', 'rt:inbox.conversation', 'rt:inbox.media'])
     document.body.addEventListener(type, onEvent)
@@ -106,6 +154,25 @@
     showFile()
   }
 
+  // Reply-to: a bubble's Reply button fills the chip above the textarea (sent as replyToId).
+  const setReply = (id, quote) => {
+    const chip = $('#reply-chip')
+    const input = $('#reply-to-id')
+    if (!chip || !input) return
+    input.value = id
+    $('#reply-chip-body').textContent = quote || ''
+    chip.hidden = false
+    $('#composer-body')?.focus()
+  }
+  const clearReply = () => {
+    const chip = $('#reply-chip')
+    const input = $('#reply-to-id')
+    if (!chip || !input || chip.hidden) return false
+    input.value = ''
+    chip.hidden = true
+    return true
+  }
+
   let sending = false
   // A WhatsApp Web bulk-send warning (409): shown in the composer; its "Send anyway" button submits
   // the composer again with bulkConfirmed=1 (the submitter's name/value travel in the FormData).
@@ -126,6 +193,7 @@
       if (res.ok) {
         ta.value = ''
         clearFile()
+        clearReply()
         grow(ta)
         showError('')
         showWarning('')
@@ -135,6 +203,8 @@
           if (next) next.scrollTop = next.scrollHeight
         }
         refreshList()
+        // Answering may have assigned the conversation to the rep or reopened it.
+        refreshHead()
       } else if (res.status === 422 || res.status === 413) {
         showError(text)
       } else if (res.status === 409) {
@@ -230,6 +300,18 @@
 
   document.addEventListener('keydown', (e) => {
     const ta = e.target
+    // Escape in the emoji picker closes it and gives the focus back to its button.
+    if (e.key === 'Escape' && ta instanceof Element && ta.closest('#emoji-pop')) {
+      $('#emoji-pop').hidden = true
+      const toggle = $('[data-emoji-toggle]')
+      toggle?.setAttribute('aria-expanded', 'false')
+      toggle?.focus()
+      return
+    }
+    if (e.key === 'Escape' && ta instanceof Element && ta.closest('#reply-chip')) {
+      clearReply()
+      return $('#composer-body')?.focus()
+    }
     if (!(ta instanceof HTMLTextAreaElement) || !ta.closest('[data-composer]')) return
     const pop = $('#qr-pop')
     if (pop && !pop.hidden && qrItems().length) {
@@ -243,9 +325,13 @@
       }
     }
     if (e.key === 'Escape') {
-      closeQr()
+      // One thing at a time: an open popup first, then the reply being written.
+      const qr = $('#qr-pop')
       const em = $('#emoji-pop')
-      if (em) em.hidden = true
+      if ((qr && !qr.hidden) || (em && !em.hidden)) {
+        closeQr()
+        if (em) em.hidden = true
+      } else clearReply()
       return
     }
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -257,6 +343,12 @@
   document.addEventListener('click', (e) => {
     const t = e.target instanceof Element ? e.target : null
     if (!t) return
+    const replyBtn = t.closest('[data-reply]')
+    if (replyBtn) return setReply(replyBtn.dataset.reply, replyBtn.dataset.quote)
+    if (t.closest('[data-reply-cancel]')) {
+      clearReply()
+      return $('#composer-body')?.focus()
+    }
     if (t.closest('[data-attach-remove]')) {
       clearFile()
       fileInput()?.focus()
@@ -302,11 +394,7 @@
     if (ta) {
       ta.placeholder = box.checked ? ta.dataset.notePlaceholder : ta.dataset.placeholder
       // Notes are allowed outside the 24-hour window: only messages to the contact are not.
-      if (form.dataset.windowClosed === 'true') {
-        ta.disabled = !box.checked
-        const input = fileInput()
-        if (input) input.disabled = !box.checked
-      }
+      syncWindow()
       ta.focus()
     }
   })
@@ -327,7 +415,10 @@
   })
 
   const init = () => {
-    if (!inbox()) return
+    const root = inbox()
+    if (!root) return
+    // Controls that only work with this script (a bubble's Reply) show from now on.
+    root.classList.add('js-ready')
     toBottom()
     const ta = $('#composer-body')
     if (ta) grow(ta)
