@@ -399,6 +399,7 @@ const DETAIL_KEYS: Record<string, MessageKey> = {
   replaced: 'whatsapp.detail.replaced',
   logged_out: 'whatsapp.detail.logged_out',
   start_failed: 'whatsapp.detail.start_failed',
+  old_device_linked: 'whatsapp.detail.old_device_linked',
 }
 function detailKey(detail: string | null): MessageKey | null {
   if (!detail) return null

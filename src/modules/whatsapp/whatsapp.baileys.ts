@@ -393,6 +393,8 @@ export interface SupervisorOptions {
   clearTimer?: (handle: unknown) => void
   /** How long `requestPairingCode` waits for the socket to be ready for pairing. */
   pairingWaitMs?: number
+  /** How long `unlink` may take (connect with the kept credentials, then log out). Default 15 s. */
+  unlinkTimeoutMs?: number
   /**
    * The cross-instance socket lease (whatsapp.baileys-lease.ts): with it, a socket opens only while
    * this process holds the channel's lease, renewed every ttl/3; without it (tests of one
@@ -432,6 +434,14 @@ export interface BaileysSupervisor {
   /** Close the socket; `logout` also unlinks the device and wipes the credentials. */
   stop(channelId: string, opts?: { logout?: boolean }): Promise<void>
   stopAll(): Promise<void>
+  /**
+   * Logs this device out of the phone with the channel's stored credentials (a switch away from
+   * WhatsApp Web completing; the phone then stops listing a dead linked device): a socket of the
+   * channel in this process closes first, then a short-lived one connects, calls Baileys' `logout()`
+   * and ends — within `timeoutMs`. 'unreachable': it could not (phone or WhatsApp out of reach); the
+   * device must be removed on the phone. The credentials stay: the caller forgets them.
+   */
+  unlink(ref: ChannelRef, opts?: { timeoutMs?: number }): Promise<UnlinkOutcome>
   /** Start every Baileys channel that had a socket: open, connecting or pairing (process start). */
   resume(): Promise<number>
   requestPairingCode(ref: ChannelRef, phone: E164): Promise<string>
@@ -444,6 +454,9 @@ export interface BaileysSupervisor {
   /** Resolves when every start and the background work it set off are done (tests, shutdown). */
   settled(): Promise<void>
 }
+
+/** `unlink`: logged out now; never linked (no credentials); or not reachable in time. */
+export type UnlinkOutcome = 'unlinked' | 'not_linked' | 'unreachable'
 
 const deferred = () => {
   let resolve!: () => void
@@ -859,6 +872,78 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
     }
   }
 
+  async function unlink(ref: ChannelRef, o: { timeoutMs?: number } = {}): Promise<UnlinkOutcome> {
+    await stop(ref.channelId) // never two sockets for the channel
+    const auth = await usePostgresAuthState(opts.db, ref, opts.secretKey)
+    if (!auth.state.creds.me) return 'not_linked'
+    const timeoutMs = o.timeoutMs ?? opts.unlinkTimeoutMs ?? 15_000
+    let t: WaTransport | null = null
+    let over = false
+    const end = () => {
+      const x = t
+      t = null
+      if (!x) return
+      sockets--
+      try {
+        void Promise.resolve(x.end(undefined)).catch(() => {})
+      } catch {}
+    }
+    const attempt = async (): Promise<UnlinkOutcome> => {
+      const made = await transport({ auth: auth.state, channelId: ref.channelId, log })
+      t = made
+      sockets++
+      if (over) {
+        end() // it came after the deadline
+        return 'unreachable'
+      }
+      const state = await new Promise<'open' | 'logged_out' | 'not_linked' | 'closed'>((resolve) => {
+        made.ev.on('connection.update', (u: Partial<ConnectionState>) => {
+          if (u.connection === 'open') resolve('open')
+          else if (u.qr)
+            resolve('not_linked') // WhatsApp no longer knows these credentials
+          else if (u.connection === 'close') {
+            const code = (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output
+              ?.statusCode
+            resolve(code === DISCONNECT.loggedOut ? 'logged_out' : 'closed')
+          }
+        })
+        // Messages that waited for this device while it was offline still reach the inbox.
+        made.ev.on('messages.upsert', ({ messages, type }) => {
+          if (type !== 'notify') return
+          const list = messages.map((m) => normalizeWaMessage(m)).filter((m): m is InboundMessage => !!m)
+          if (list.length)
+            void track(
+              opts
+                .deliver(ref, { messages: list, statuses: [] })
+                .catch((err) =>
+                  log.error('whatsapp.baileys.deliver_failed', { channelId: ref.channelId, err }),
+                ),
+            )
+        })
+      })
+      if (state === 'logged_out') return 'unlinked' // the phone removed it already
+      if (state === 'not_linked') return 'not_linked'
+      if (state === 'closed' || over) return 'unreachable'
+      await made.logout()
+      return 'unlinked'
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const outcome = await Promise.race([
+      attempt().catch((err) => {
+        log.warn('whatsapp.baileys.unlink_failed', { channelId: ref.channelId, err })
+        return 'unreachable' as const
+      }),
+      new Promise<'unreachable'>((resolve) => {
+        timer = setTimeout(() => resolve('unreachable'), timeoutMs)
+      }),
+    ])
+    over = true
+    clearTimeout(timer)
+    end()
+    log.info('whatsapp.baileys.unlink', { channelId: ref.channelId, outcome })
+    return outcome
+  }
+
   async function requestPairingCode(ref: ChannelRef, phone: E164) {
     await start(ref)
     const e = entries.get(ref.channelId)
@@ -887,6 +972,7 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
       return rows.length
     },
     requestPairingCode,
+    unlink,
     send,
     download,
     isRunning: (id) => !!entries.get(id) && !entries.get(id)!.stopped,

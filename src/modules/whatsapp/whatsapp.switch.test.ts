@@ -4,6 +4,8 @@
  * emitting Baileys' event shapes, the sandbox. Messages sent during a switch wait and go out through
  * the new provider; the thread continues by phone number; a refused check keeps the switch in
  * progress; cancel goes back; bad input is a 422; members get 403 and another organization 404.
+ * Away from WhatsApp Web, completing logs the old device out of the phone through a short-lived
+ * socket with the kept credentials (or, when the phone is out of reach, says to remove it there).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHmac } from 'node:crypto'
@@ -25,6 +27,13 @@ type Member = Awaited<ReturnType<typeof signUpClient>>
 let a: Member
 let b: Member
 const transports: FakeTransport[] = []
+/** Runs once on the next fake socket (e.g. the phone answers: the socket opens). */
+let onNextTransport: ((tr: FakeTransport) => void) | null = null
+const phoneAnswers = () => {
+  onNextTransport = (tr) => setTimeout(() => tr.emit('connection.update', { connection: 'open' }), 0)
+}
+/** How long the tests let a logout of the old device take. */
+const UNLINK_TIMEOUT_MS = 400
 
 const q = <T>(text: string, params: unknown[] = []) => t.db.raw.query<T>(text, params)
 const idFrom = (res: Response) => res.headers.get('location')!.split('/').pop()!
@@ -43,8 +52,12 @@ beforeAll(async () => {
       transport: async ({ auth }) => {
         const tr = new FakeTransport(auth)
         transports.push(tr)
+        const hook = onNextTransport
+        onNextTransport = null
+        hook?.(tr)
         return tr
       },
+      unlinkTimeoutMs: UNLINK_TIMEOUT_MS,
       pacing: { minGapMs: 0, jitterMs: 0, typingMsPerChar: 0, maxTypingMs: 0 },
       sleep: async () => {},
     }),
@@ -352,11 +365,27 @@ describe('switching to WhatsApp Web and back', () => {
     const creds = await q('select 1 from whatsapp_auth_state where channel_id = $1', [id])
     expect(creds.length).toBeGreaterThan(0)
 
-    // Back to the sandbox: connected at once; the WhatsApp Web socket closes and its credentials go.
+    // Back to the sandbox: connected at once; the WhatsApp Web socket closes, a short-lived one
+    // with the same credentials logs the device out of the phone, and the credentials go.
+    tr.auth.creds.me = { id: '5511987650000:7@s.whatsapp.net' }
+    tr.emit('creds.update', { me: tr.auth.creds.me })
+    await sup().settled()
+    phoneAnswers()
+    const count = transports.length
     expect(
       (await a.client.post(`/settings/channels/${id}/switch`, { provider: 'sandbox', confirm: '1' })).status,
     ).toBe(303)
     expect(tr.ended).toBe(true)
+    expect(tr.loggedOut).toBe(false) // the long-lived socket only closed
+    expect(transports.length).toBe(count + 1)
+    const unlinker = transports.at(-1)!
+    expect(unlinker.auth.creds.me?.id).toBe('5511987650000:7@s.whatsapp.net')
+    expect([unlinker.loggedOut, unlinker.ended]).toEqual([true, true])
+    expect(sup().sockets).toBe(0)
+    expect((await auditOf(id)).at(-1)).toMatchObject({
+      action: 'whatsapp_channel.provider_switch_completed',
+      after: { provider: 'sandbox', oldDevice: 'unlinked' },
+    })
     expect(sup().isRunning(id)).toBe(false)
     expect(await channel(id)).toMatchObject({
       provider: 'sandbox',
@@ -374,7 +403,8 @@ describe('cancelling a switch away from WhatsApp Web', () => {
     const res = await a.client.post('/settings/channels', { name: 'Celular antigo', provider: 'baileys' })
     const id = idFrom(res)
     const old = transports.at(-1)!
-    old.emit('creds.update', {})
+    old.auth.creds.me = { id: '5511987650011:2@s.whatsapp.net' }
+    old.emit('creds.update', { me: old.auth.creds.me })
     old.user = { id: '5511987650011:2@s.whatsapp.net' }
     old.emit('connection.update', { connection: 'open' })
     await sup().settled()
@@ -394,6 +424,10 @@ describe('cancelling a switch away from WhatsApp Web', () => {
     expect((await a.client.post(`/settings/channels/${id}/switch/cancel`)).status).toBe(303)
     expect(transports.length).toBe(count + 1)
     expect(sup().isRunning(id)).toBe(true)
+    // Nothing logged the device out of the phone: the restored socket runs on the same link.
+    expect(old.loggedOut).toBe(false)
+    expect(transports.at(-1)!.loggedOut).toBe(false)
+    expect(transports.at(-1)!.auth.creds.me?.id).toBe(old.auth.creds.me?.id)
     expect(await channel(id)).toMatchObject({
       provider: 'baileys',
       paused: false,
@@ -403,6 +437,187 @@ describe('cancelling a switch away from WhatsApp Web', () => {
     })
     expect(await creds()).toBe(kept)
     await sup().stop(id)
+  })
+})
+
+/** A linked WhatsApp Web channel (creds saved, socket open) created through the routes. */
+async function linkedWebChannel(name: string, own: string) {
+  const id = idFrom(await a.client.post('/settings/channels', { name, provider: 'baileys' }))
+  const web = transports.at(-1)!
+  web.auth.creds.me = { id: `${own}:3@s.whatsapp.net` }
+  web.emit('creds.update', { me: web.auth.creds.me })
+  web.user = { id: `${own}:3@s.whatsapp.net` }
+  web.emit('connection.update', { connection: 'open' })
+  await sup().settled()
+  return { id, web }
+}
+const credsOf = async (id: string) =>
+  (await q('select 1 from whatsapp_auth_state where channel_id = $1', [id])).length
+
+describe('switching WhatsApp Web to the Cloud API (the headline)', () => {
+  test('conversations, messages and leads stay; the old device is logged out of the phone; the message queued during the switch goes out through Graph; Meta’s webhook for the same phone continues the thread', async () => {
+    const { id, web } = await linkedWebChannel('Loja no celular', '5511987650000')
+    // A customer writes over WhatsApp Web: a lead and a thread; the rep answers through the socket.
+    web.emit('messages.upsert', {
+      type: 'notify',
+      messages: [
+        {
+          key: { remoteJid: '5511987651301@s.whatsapp.net', id: 'WEB-IN-0001', fromMe: false },
+          message: { conversation: 'Oi, pelo WhatsApp Web' },
+          messageTimestamp: Math.floor(Date.now() / 1000) - 60,
+          pushName: 'Paula Reis',
+        },
+      ],
+    })
+    await sup().settled()
+    await createWorker({ db: t.db, jobs: [processInboundJob] }).runDue()
+    const [conversation] = await conversationsOf(id)
+    const conv = conversation!.id
+    const leadOf = async () =>
+      (
+        await q<{ lead_id: string }>('select lead_id::text as lead_id from conversations where id = $1', [
+          conv,
+        ])
+      )[0]!.lead_id
+    const lead = await leadOf()
+    expect((await a.client.post(`/inbox/c/${conv}/send`, { body: 'Resposta pelo celular' })).status).toBe(303)
+    const { worker, clock } = inboxWorker(t.db)
+    await worker.runDue()
+    expect(web.sent.map((m) => m.content)).toEqual([{ text: 'Resposta pelo celular' }])
+
+    // The switch starts; Meta is down for the first check, so it waits (the old device still linked).
+    graph.failNext.push({
+      status: 503,
+      body: { error: { message: 'Service temporarily unavailable', type: 'OAuthException', code: 2 } },
+    })
+    const before = transports.length
+    expect(
+      (await a.client.post(`/settings/channels/${id}/switch`, cloudForm('EAAG-web-to-cloud-0006'))).status,
+    ).toBe(303)
+    expect(web.ended).toBe(true)
+    expect(transports.length).toBe(before) // nothing logged out before the switch completes
+    expect(await channel(id)).toMatchObject({ provider: 'cloud-api', paused: true, status: 'error' })
+    expect(await credsOf(id)).toBeGreaterThan(0) // kept: a cancel would need them
+    expect(
+      (await a.client.post(`/inbox/c/${conv}/send`, { body: 'Durante a troca para a API oficial' })).status,
+    ).toBe(303)
+    const graphSends = graph.sent().length
+    await worker.runDue()
+    expect((await lastOut(conv)).status).toBe('pending')
+    expect(graph.sent()).toHaveLength(graphSends)
+
+    // Check again: Meta answers; on the way the kept credentials log the old device out of the phone.
+    phoneAnswers()
+    expect((await a.client.post(`/settings/channels/${id}/switch/check`)).status).toBe(303)
+    expect(transports.length).toBe(before + 1)
+    const unlinker = transports.at(-1)!
+    expect(unlinker.auth.creds.me?.id).toBe('5511987650000:3@s.whatsapp.net')
+    expect([unlinker.loggedOut, unlinker.ended]).toEqual([true, true])
+    expect(await credsOf(id)).toBe(0)
+    expect(await channel(id)).toMatchObject({
+      provider: 'cloud-api',
+      paused: false,
+      status: 'open',
+      status_detail: null,
+      switch_from: null,
+      phone_number: '+5511987650000',
+    })
+    expect(sup().isRunning(id)).toBe(false)
+
+    // The message that waited goes out through the Cloud API (the fake Graph API), not the old socket.
+    clock.advance(1_000)
+    await worker.runDue()
+    const queued = await lastOut(conv)
+    expect(queued).toMatchObject({ status: 'sent', body: 'Durante a troca para a API oficial' })
+    expect(queued.provider_message_id).toStartWith('wamid.')
+    expect(graph.sent().at(-1)).toMatchObject({
+      to: '5511987651301',
+      type: 'text',
+      text: { body: 'Durante a troca para a API oficial' },
+    })
+    expect(web.sent).toHaveLength(1)
+
+    // The customer answers; Meta's webhook (signed with the new app secret) continues the same thread.
+    const payload = JSON.stringify(
+      cloudInboundText({
+        displayPhone: '5511987650000',
+        from: '5511987651301',
+        name: 'Paula Reis',
+        id: 'wamid.HBgLNTUxMTk4NzY1MTMwMRUCABIYFjNFQjBDMDI5',
+        timestamp: String(Math.floor(Date.now() / 1000) + 2),
+        body: 'Agora pela API oficial',
+      }),
+    )
+    const signature = createHmac('sha256', 'switch-app-secret').update(payload).digest('hex')
+    const hook = await t.handle(
+      new Request(`${BASE}/webhooks/whatsapp/${id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` },
+        body: payload,
+      }),
+    )
+    expect(hook.status).toBe(200)
+    await createWorker({ db: t.db, jobs: [processInboundJob] }).runDue()
+    expect((await conversationsOf(id)).map((c) => c.id)).toEqual([conv])
+    expect(await leadOf()).toBe(lead)
+    expect(
+      await q<{ n: number }>('select count(*)::int as n from leads where organization_id = $1 and id = $2', [
+        a.orgId,
+        lead,
+      ]),
+    ).toEqual([{ n: 1 }])
+    const history = await q<{ direction: string; body: string }>(
+      'select direction, body from messages where conversation_id = $1 order by created_at, id',
+      [conv],
+    )
+    expect(history).toEqual([
+      { direction: 'in', body: 'Oi, pelo WhatsApp Web' },
+      { direction: 'out', body: 'Resposta pelo celular' },
+      { direction: 'out', body: 'Durante a troca para a API oficial' },
+      { direction: 'in', body: 'Agora pela API oficial' },
+    ])
+    expect((await auditOf(id)).at(-1)).toMatchObject({
+      action: 'whatsapp_channel.provider_switch_completed',
+      actor_user_id: null,
+      before: { provider: 'baileys' },
+      after: { provider: 'cloud-api', queued: 1, oldDevice: 'unlinked' },
+    })
+    expect(await switchEvents(id)).toEqual(['started baileys→cloud-api', 'completed baileys→cloud-api'])
+  })
+
+  test('when the phone cannot be reached the switch still completes after the timeout, the credentials go, and the audit entry and the channel page say to remove the device on the phone', async () => {
+    const { id, web } = await linkedWebChannel('Celular desligado', '5511987650022')
+    const before = transports.length
+    const started = performance.now()
+    // The phone is off: the short-lived socket never opens.
+    expect(
+      (await a.client.post(`/settings/channels/${id}/switch`, { provider: 'sandbox', confirm: '1' })).status,
+    ).toBe(303)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(UNLINK_TIMEOUT_MS - 5)
+    expect(web.ended).toBe(true)
+    expect(transports.length).toBe(before + 1)
+    const unlinker = transports.at(-1)!
+    expect([unlinker.loggedOut, unlinker.ended]).toEqual([false, true])
+    expect(sup().sockets).toBe(0)
+    expect(await credsOf(id)).toBe(0)
+    expect(await channel(id)).toMatchObject({
+      provider: 'sandbox',
+      paused: false,
+      status: 'open',
+      status_detail: 'old_device_linked',
+      switch_from: null,
+    })
+    expect((await auditOf(id)).at(-1)).toMatchObject({
+      action: 'whatsapp_channel.provider_switch_completed',
+      after: { provider: 'sandbox', oldDevice: 'remove_on_phone' },
+    })
+    expect(await a.client.page(`/settings/channels/${id}`)).toContain(
+      'Não foi possível desconectar o antigo aparelho do WhatsApp Web: remova-o no celular (WhatsApp → Dispositivos conectados).',
+    )
+    // A socket that answers after the deadline changes nothing (it is closed, not used).
+    unlinker.emit('connection.update', { connection: 'open' })
+    await sup().settled()
+    expect(unlinker.loggedOut).toBe(false)
   })
 })
 

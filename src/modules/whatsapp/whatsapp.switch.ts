@@ -18,7 +18,9 @@
  *   3. Status `open` while a switch is in progress → `finishSwitch` (called by setChannelStatus, in
  *      its transaction): the inbox's `resumeChannel` sends what waited through the new provider; the
  *      old Baileys credentials are forgotten; audited (by the system) and broadcast; a Cloud API
- *      channel gets its templates synced.
+ *      channel gets its templates synced. Away from WhatsApp Web, just before that, the kept
+ *      credentials log the old device out of the phone (`unlinkOldDevice`, bounded by a timeout);
+ *      when that fails the audit entry and the channel page say to remove it on the phone.
  *   Cancel (`cancelSwitch`) puts `switch_from` back: the old provider, config, secrets, number and
  *   paused state; sending resumes through it (a Baileys socket restarts with its kept credentials).
  */
@@ -41,6 +43,7 @@ import {
 } from './whatsapp.channels'
 import { WHATSAPP_CHANNEL_ERRORS } from './whatsapp.errors'
 import './whatsapp.events'
+import type { UnlinkOutcome } from './whatsapp.baileys'
 import { providerFor, type WhatsAppRuntime } from './whatsapp.runtime'
 import { type SwitchFrom, type WhatsAppChannel, whatsappChannels } from './whatsapp.table'
 import { requestTemplateSync } from './whatsapp.templates'
@@ -145,10 +148,12 @@ export async function checkSwitch(rt: WhatsAppRuntime, c: WhatsAppChannel): Prom
       return 'failed'
     }
   }
+  const unlinked = await unlinkOldDevice(rt, c)
   await withOrg(rt.db, c.organizationId, (tx) =>
     setChannelStatus(tx, c.id, {
       status: 'open',
-      detail: null,
+      // Read by finishSwitch (the audit entry) and shown on the channel page until the next status.
+      detail: unlinked === 'unreachable' ? OLD_DEVICE_LINKED : null,
       // The number Meta reports wins over the one typed in, when the admin left it out.
       ...(phoneNumber && !c.phoneNumber ? { phoneNumber } : {}),
     }),
@@ -156,15 +161,38 @@ export async function checkSwitch(rt: WhatsAppRuntime, c: WhatsAppChannel): Prom
   return 'connected'
 }
 
+/** Status detail of a channel whose switch completed while the phone still lists the old device. */
+export const OLD_DEVICE_LINKED = 'old_device_linked'
+
+/**
+ * A switch away from WhatsApp Web is about to complete: log the old device out of the phone with
+ * the credentials kept for a cancel (the same `logout()` as deleting a channel, through a short-lived
+ * socket: the old one was closed when the switch started). Null when the switch is not from it.
+ */
+async function unlinkOldDevice(rt: WhatsAppRuntime, c: WhatsAppChannel): Promise<UnlinkOutcome | null> {
+  if (c.switchFrom?.provider !== 'baileys' || c.provider === 'baileys') return null
+  const outcome = await rt.baileys
+    .unlink({ orgId: c.organizationId, channelId: c.id })
+    .catch((err): UnlinkOutcome => {
+      rt.log.error('whatsapp.switch.unlink_failed', { channelId: c.id, err })
+      return 'unreachable'
+    })
+  if (outcome === 'unreachable')
+    rt.log.warn('whatsapp.switch.old_device_linked', { channelId: c.id, provider: c.provider })
+  return outcome
+}
+
 /**
  * Step 3 (in the transaction that recorded status `open`): the switch is done. Sending resumes
- * through the new provider; the old WhatsApp Web credentials are forgotten.
+ * through the new provider; the old WhatsApp Web credentials are forgotten (after `checkSwitch` used
+ * them to log the device out of the phone).
  */
 export async function finishSwitch(tx: OrgTx, channelId: string): Promise<boolean> {
   const c = await getChannel(tx, channelId)
   const from = c.switchFrom
   if (!from) return false
-  if (from.provider === 'baileys' && c.provider !== 'baileys') await clearAuthState(tx, c.id)
+  const leftWeb = from.provider === 'baileys' && c.provider !== 'baileys'
+  if (leftWeb) await clearAuthState(tx, c.id)
   const queued = await resumeChannel(tx, c.id)
   await recordAudit(tx, {
     orgId: c.organizationId,
@@ -173,7 +201,14 @@ export async function finishSwitch(tx: OrgTx, channelId: string): Promise<boolea
     targetType: 'whatsapp_channel',
     targetId: c.id,
     before: { provider: from.provider },
-    after: { provider: c.provider, queued },
+    after: {
+      provider: c.provider,
+      queued,
+      // Away from WhatsApp Web: was the old device logged out of the phone, or must it be removed there?
+      ...(leftWeb
+        ? { oldDevice: c.statusDetail === OLD_DEVICE_LINKED ? 'remove_on_phone' : 'unlinked' }
+        : {}),
+    },
   })
   await recordEvent(tx, {
     type: 'whatsapp.channel.switch',

@@ -52,6 +52,8 @@ export const whatsappEn = {
   'whatsapp.detail.logged_out': 'The phone unlinked this device. Scan the new QR code to link it again.',
   'whatsapp.detail.retry': 'Connection lost; trying again shortly.',
   'whatsapp.detail.start_failed': 'The session could not start (see the server log). Reconnect to try again.',
+  'whatsapp.detail.old_device_linked':
+    'The old WhatsApp Web device could not be logged out: remove it on the phone (WhatsApp → Linked devices).',
   'whatsapp.pair.title': 'Link the phone',
   'whatsapp.pair.steps':
     'On the phone: WhatsApp → Settings → Linked devices → Link a device, then scan this code.',
@@ -191,6 +193,8 @@ export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
   'whatsapp.detail.retry': 'Conexão perdida; tentando de novo em instantes.',
   'whatsapp.detail.start_failed':
     'A sessão não conseguiu iniciar (veja o log do servidor). Reconecte para tentar de novo.',
+  'whatsapp.detail.old_device_linked':
+    'Não foi possível desconectar o antigo aparelho do WhatsApp Web: remova-o no celular (WhatsApp → Dispositivos conectados).',
   'whatsapp.pair.title': 'Conectar o celular',
   'whatsapp.pair.steps':
     'No celular: WhatsApp → Configurações → Aparelhos conectados → Conectar um aparelho e escaneie este código.',
