@@ -562,6 +562,9 @@ export function activityText(
   if (message) return message.text
   switch (a.kind) {
     case 'created':
+      // Nobody behind it (WhatsApp, a capture form, an import run by the system): say where it came from.
+      if (!a.actorId && typeof d.source === 'string' && d.source)
+        return t('pipeline.act.created_from', { source: d.source })
       return t('pipeline.act.created', { who })
     case 'moved':
       return t('pipeline.act.moved', { who, from: String(d.fromStage ?? '?'), to: String(d.toStage ?? '?') })
@@ -627,7 +630,7 @@ function ActivityItem({
       </span>
       <div class="tl-body">
         {message ? (
-          <p class="tl-text" style="overflow-wrap:anywhere">
+          <p class="tl-text tl-message">
             <span safe>{message.before}</span>
             {message.href ? (
               <a class="link" href={message.href} title={ui.t('pipeline.act.message_open')} safe>

@@ -456,7 +456,8 @@ async function writeLeads(tx: OrgTx, pending: PendingLead[], actorId: string | n
       returning id, organization_id
     )
     insert into lead_activities (id, organization_id, lead_id, actor_id, kind, data)
-    select v.activity_id, ins.organization_id, ins.id, ${actorId}::uuid, 'created', '{}'::jsonb
+    select v.activity_id, ins.organization_id, ins.id, ${actorId}::uuid, 'created',
+      jsonb_strip_nulls(jsonb_build_object('source', v.source::text))
     from ins join v on v.id = ins.id order by v.ord`)
 }
 

@@ -510,7 +510,8 @@ export async function insertLead(
         returning id, organization_id, position, version
       ), act as (
         insert into lead_activities (id, organization_id, lead_id, actor_id, kind, data)
-        select ${Bun.randomUUIDv7()}::uuid, ins.organization_id, ins.id, ${l.createdBy}::uuid, 'created', '{}'::jsonb
+        select ${Bun.randomUUIDv7()}::uuid, ins.organization_id, ins.id, ${l.createdBy}::uuid, 'created',
+          jsonb_strip_nulls(jsonb_build_object('source', ${l.source}::text))
         from ins
       )
       select id, position, version from ins`,

@@ -855,6 +855,9 @@ describe('the timeline’s WhatsApp messages', () => {
     expect(html).toContain('>Imagem</a><span>»</span>')
     expect(html).not.toContain('message.inbound')
     expect(html).not.toContain('message.outbound')
+    // Nobody created the lead: the timeline says where it came from, not "a former member".
+    expect(html).toContain('Lead criado a partir de WhatsApp')
+    expect(html).not.toContain('Um ex-membro criou o lead')
   })
 
   test('in English, with the type’s label when there is no preview and no link without a conversation', () => {
@@ -868,6 +871,10 @@ describe('the timeline’s WhatsApp messages', () => {
       createdAt: new Date(),
     })
     const conversationId = Bun.randomUUIDv7()
+    expect(activityText(ui, act('created', { source: 'Website form' }), [], 'BRL')).toBe(
+      'Lead created from Website form',
+    )
+    expect(activityText(ui, act('created', {}), [], 'BRL')).toBe('A former member created the lead')
     expect(
       activityText(ui, act('message.inbound', { preview: 'Hello there', conversationId }), [], 'BRL'),
     ).toBe('WhatsApp message received: «Hello there»')
