@@ -6,7 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash, createHmac } from 'node:crypto'
 import { createTestApp, signUpClient, type TestApp } from '../../../test/harness'
+import { secretBox } from '../../platform/crypto/secrets'
 import { createWorker } from '../../platform/jobs/jobs.worker'
+import { createLogger } from '../../platform/log/logger'
+import { channelSecrets, secretsContext } from './whatsapp.channels'
 import { graphError, parseCloudWebhook } from './whatsapp.cloud-api'
 import { cloudChannelForm, cloudDelivery } from './whatsapp.fixtures'
 import { processInboundJob } from './whatsapp.inbound'
@@ -535,6 +538,8 @@ describe('the webhook route /webhooks/whatsapp/:channelId', () => {
   let t: TestApp
   let a: Awaited<ReturnType<typeof signUpClient>>
   let channelId: string
+  /** What the app logged (JSON lines, parsed). */
+  const logged: Array<Record<string, any>> = []
   const sign = (raw: string, secret = 'app-secret-123') =>
     `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`
   const post = (raw: string, headers: Record<string, string>) =>
@@ -556,7 +561,10 @@ describe('the webhook route /webhooks/whatsapp/:channelId', () => {
     )
 
   beforeAll(async () => {
-    t = await createTestApp({ FACEBOOK_GRAPH_URL: graphUrl })
+    t = await createTestApp(
+      { FACEBOOK_GRAPH_URL: graphUrl },
+      { log: createLogger('info', {}, (line) => logged.push(JSON.parse(line))) },
+    )
     a = await signUpClient(t, { orgName: 'Cloud Org' })
     const res = await a.client.post(
       '/settings/channels',
@@ -585,14 +593,54 @@ describe('the webhook route /webhooks/whatsapp/:channelId', () => {
     ).toBe(404)
   })
 
-  test('a wrong or missing signature gets 401 and stores nothing; no CSRF check applies', async () => {
+  test('a wrong or missing signature gets 401, is logged, and stores nothing; no CSRF check applies', async () => {
     const raw = JSON.stringify(TEXT_MESSAGE)
+    logged.length = 0
     expect((await post(raw, { 'x-hub-signature-256': sign(raw, 'another-secret') })).status).toBe(401)
     expect((await post(raw, {})).status).toBe(401)
     expect((await post(raw, { 'x-hub-signature-256': sign(`${raw} `) })).status).toBe(401)
     expect((await post(raw, { 'x-hub-signature-256': 'sha256=zz' })).status).toBe(401)
     expect(await inbox()).toEqual([])
     expect(await jobs()).toEqual([])
+    // One warning per refusal, naming the channel and whether the signature was wrong or missing.
+    const refusals = logged.filter((l) => l.msg === 'whatsapp.webhook.bad_signature')
+    expect(refusals.map((l) => [l.level, l.channelId, l.signature])).toEqual([
+      ['warn', channelId, 'wrong'],
+      ['warn', channelId, 'missing'],
+      ['warn', channelId, 'wrong'],
+      ['warn', channelId, 'wrong'],
+    ])
+    // Nothing was stored, so nothing says it was.
+    expect(logged.some((l) => l.msg === 'whatsapp.webhook.stored')).toBe(false)
+    // The raw body (customer text) never reaches the log.
+    expect(JSON.stringify(logged)).not.toContain('Quero saber o preço do plano anual')
+  })
+
+  test('the channel’s secrets are sealed at rest: the token and app secret are not in the stored bytes, and the key opens them', async () => {
+    const [row] = await t.db.raw.query<{ secrets_enc: string; config: any }>(
+      'select secrets_enc, config from whatsapp_channels where id = $1',
+      [channelId],
+    )
+    const stored = row!.secrets_enc
+    const form = cloudChannelForm()
+    for (const secret of [form.accessToken, form.appSecret, 'verify-me-please']) {
+      expect(stored).not.toContain(secret)
+      expect(stored).not.toContain(Buffer.from(secret).toString('base64'))
+      expect(stored).not.toContain(Buffer.from(secret).toString('hex'))
+      expect(JSON.stringify(row!.config)).not.toContain(secret)
+    }
+    const opened = JSON.parse(secretBox(t.config.secretKey).open(stored, secretsContext(channelId)))
+    expect(opened).toEqual({
+      accessToken: form.accessToken,
+      appSecret: form.appSecret,
+      verifyToken: 'verify-me-please',
+    })
+    expect(channelSecrets({ id: channelId, secretsEnc: stored }, t.config.secretKey)).toEqual(opened)
+    // Another key, or the same bytes presented as another channel's, do not open.
+    expect(() =>
+      secretBox('another-secret-key-another-secret-key').open(stored, secretsContext(channelId)),
+    ).toThrow()
+    expect(() => secretBox(t.config.secretKey).open(stored, secretsContext(crypto.randomUUID()))).toThrow()
   })
 
   test('a signed delivery is stored raw before the 200, with its job; a redelivery is stored once', async () => {
