@@ -52,6 +52,11 @@ const AUDIT_KEYS = new Set([
   'facebook_connection.deleted',
   'quick_reply.created',
   'quick_reply.deleted',
+  'conversation.status_changed',
+  'whatsapp_channel.created',
+  'whatsapp_channel.deleted',
+  'whatsapp_channel.disconnected',
+  'whatsapp_channel.reconnected',
   'whatsapp_channel.provider_switched',
   'whatsapp_channel.provider_switch_completed',
   'whatsapp_channel.provider_switch_cancelled',
@@ -100,9 +105,25 @@ export function auditText(ui: Ui, r: AuditRow): string {
   // An erased lead is named by its id only: the entry must not hold personal data.
   if (r.action === 'lead.erased') params.name = str(r.targetId)
   if (r.action.startsWith('quick_reply.')) params.name = str(after.shortcut ?? before.shortcut)
-  if (r.action.startsWith('whatsapp_channel.provider_switch')) {
-    params.from = str(before.provider)
-    params.to = str(after.provider)
+  const provider = (p: unknown) =>
+    p === 'cloud-api' || p === 'baileys' || p === 'sandbox' ? t(`whatsapp.provider.${p}`) : str(p)
+  if (r.action.startsWith('whatsapp_channel.')) {
+    params.name = str(after.name ?? before.name)
+    params.provider = provider(after.provider)
+    params.from = provider(before.provider)
+    params.to = provider(after.provider)
+    // Away from WhatsApp Web: was the old device logged out of the phone, or must it be removed there?
+    if (r.action === 'whatsapp_channel.provider_switch_completed' && after.oldDevice)
+      key =
+        after.oldDevice === 'unlinked'
+          ? 'audit.a.whatsapp_channel.provider_switch_completed_unlinked'
+          : 'audit.a.whatsapp_channel.provider_switch_completed_remove'
+  }
+  if (r.action === 'conversation.status_changed') {
+    const state = (s: unknown) =>
+      s === 'open' || s === 'pending' || s === 'closed' ? t(`inbox.state.${s}`) : str(s)
+    params.from = state(before.status)
+    params.to = state(after.status)
   }
   switch (r.action.split('.')[0]) {
     case 'pipeline':

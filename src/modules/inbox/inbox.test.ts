@@ -380,6 +380,9 @@ describe('status, assignment and filters', () => {
     ])
     expect(rows.every((r) => r.actor_user_id === a.userId)).toBe(true)
     expect((await conversationFor(c.phone)).status).toBe('open')
+    expect(await a.client.page('/settings/audit')).toContain(
+      'mudou a situação de uma conversa de pendente para encerrada',
+    )
   })
 
   test('the status filter lists open, pending, closed or all conversations', async () => {

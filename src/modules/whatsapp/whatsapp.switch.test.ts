@@ -230,8 +230,9 @@ describe('switching to the Cloud API', () => {
     expect(await switchEvents(id)).toEqual(['started sandbox→cloud-api', 'completed sandbox→cloud-api'])
     // The audit page reads it in the admin's language.
     expect(await a.client.page('/settings/audit')).toContain(
-      'trocou o provedor de um canal de WhatsApp de sandbox para cloud-api',
+      'trocou o provedor de um canal de WhatsApp de Sandbox (sem credenciais) para WhatsApp Cloud API (oficial)',
     )
+    expect(await a.client.page('/settings/audit')).toContain('adicionou o canal de WhatsApp')
     // The Cloud API page: the webhook to paste into Meta, and no switch in progress.
     const after = await a.client.page(`/settings/channels/${id}`)
     expect(after).toContain(`/webhooks/whatsapp/${id}`)
@@ -582,6 +583,9 @@ describe('switching WhatsApp Web to the Cloud API (the headline)', () => {
       before: { provider: 'baileys' },
       after: { provider: 'cloud-api', queued: 1, oldDevice: 'unlinked' },
     })
+    expect(await a.client.page('/settings/audit')).toContain(
+      'o aparelho antigo do WhatsApp Web foi desconectado do celular',
+    )
     expect(await switchEvents(id)).toEqual(['started baileys→cloud-api', 'completed baileys→cloud-api'])
   })
 
@@ -611,6 +615,9 @@ describe('switching WhatsApp Web to the Cloud API (the headline)', () => {
       action: 'whatsapp_channel.provider_switch_completed',
       after: { provider: 'sandbox', oldDevice: 'remove_on_phone' },
     })
+    expect(await a.client.page('/settings/audit')).toContain(
+      'não pôde ser desconectado e precisa ser removido no celular',
+    )
     expect(await a.client.page(`/settings/channels/${id}`)).toContain(
       'Não foi possível desconectar o antigo aparelho do WhatsApp Web: remova-o no celular (WhatsApp → Dispositivos conectados).',
     )

@@ -126,6 +126,14 @@ export const whatsappEn = {
     'connected the new provider of a WhatsApp channel ({from} → {to}): the switch is complete',
   'audit.a.whatsapp_channel.provider_switch_cancelled':
     'cancelled switching a WhatsApp channel to {from}: it is back on {to}',
+  'audit.a.whatsapp_channel.provider_switch_completed_unlinked':
+    'connected the new provider of a WhatsApp channel ({from} → {to}): the switch is complete and the old WhatsApp Web device was logged out of the phone',
+  'audit.a.whatsapp_channel.provider_switch_completed_remove':
+    'connected the new provider of a WhatsApp channel ({from} → {to}): the switch is complete, but the old WhatsApp Web device could not be logged out and must be removed on the phone',
+  'audit.a.whatsapp_channel.created': 'added the WhatsApp channel "{name}" ({provider})',
+  'audit.a.whatsapp_channel.deleted': 'deleted the WhatsApp channel "{name}"',
+  'audit.a.whatsapp_channel.disconnected': 'disconnected the WhatsApp channel "{name}"',
+  'audit.a.whatsapp_channel.reconnected': 'reconnected the WhatsApp channel "{name}"',
   'notifications.k.whatsapp_forbidden':
     'WhatsApp blocked the number of channel "{channel}": its WhatsApp Web session stopped.',
   'notifications.k.whatsapp_multidevice_mismatch':
@@ -267,6 +275,14 @@ export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
     'conectou o novo provedor de um canal de WhatsApp ({from} → {to}): a troca foi concluída',
   'audit.a.whatsapp_channel.provider_switch_cancelled':
     'cancelou a troca de um canal de WhatsApp para {from}: ele voltou para {to}',
+  'audit.a.whatsapp_channel.provider_switch_completed_unlinked':
+    'conectou o novo provedor de um canal de WhatsApp ({from} → {to}): a troca foi concluída e o aparelho antigo do WhatsApp Web foi desconectado do celular',
+  'audit.a.whatsapp_channel.provider_switch_completed_remove':
+    'conectou o novo provedor de um canal de WhatsApp ({from} → {to}): a troca foi concluída, mas o aparelho antigo do WhatsApp Web não pôde ser desconectado e precisa ser removido no celular',
+  'audit.a.whatsapp_channel.created': 'adicionou o canal de WhatsApp "{name}" ({provider})',
+  'audit.a.whatsapp_channel.deleted': 'excluiu o canal de WhatsApp "{name}"',
+  'audit.a.whatsapp_channel.disconnected': 'desconectou o canal de WhatsApp "{name}"',
+  'audit.a.whatsapp_channel.reconnected': 'reconectou o canal de WhatsApp "{name}"',
   'notifications.k.whatsapp_forbidden':
     'O WhatsApp bloqueou o número do canal "{channel}": a sessão do WhatsApp Web parou.',
   'notifications.k.whatsapp_multidevice_mismatch':
