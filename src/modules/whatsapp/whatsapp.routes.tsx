@@ -436,13 +436,22 @@ export function whatsappRoutes(deps: AppDeps) {
       .post('/settings/channels/:id/delete', async ({ request, params }) => {
         const r = await admin(request)
         const c = await withOrg(db, scope(r), (tx) => getChannel(tx, params.id))
+        let stillLinked = false
         if (c.provider === 'baileys') {
-          // Unlink the device from the phone, then forget the credentials with the channel.
-          await providerFor(rt(), c).stop?.({ logout: true })
+          // Unlink the device from the phone, then forget the credentials with the channel: through
+          // the live socket when this process holds it, else (disconnected, held by another instance)
+          // through a short-lived one with the stored credentials, bounded by a timeout.
+          if (rt().baileys.isRunning(c.id)) await providerFor(rt(), c).stop?.({ logout: true })
+          else
+            stillLinked =
+              (await rt()
+                .baileys.unlink({ orgId: c.organizationId, channelId: c.id })
+                .catch(() => 'unreachable' as const)) === 'unreachable'
           await withOrg(db, scope(r), (tx) => clearAuthState(tx, c.id))
         }
         await withOrg(db, scope(r), (tx) => deleteChannel(tx, r.actor, c.id))
-        setFlash(r, 'success', r.t('whatsapp.deleted', { name: c.name }))
+        if (stillLinked) setFlash(r, 'error', r.t('whatsapp.deleted_still_linked', { name: c.name }))
+        else setFlash(r, 'success', r.t('whatsapp.deleted', { name: c.name }))
         return redirect(r, '/settings/channels')
       })
   )

@@ -628,6 +628,40 @@ describe('switching WhatsApp Web to the Cloud API (the headline)', () => {
   })
 })
 
+describe('deleting a WhatsApp Web channel whose socket is not running here', () => {
+  test('a disconnected channel is still logged out of the phone, through a short-lived socket with its credentials', async () => {
+    const { id, web } = await linkedWebChannel('Celular antigo', '5511987650031')
+    expect((await a.client.post(`/settings/channels/${id}/disconnect`)).status).toBe(303)
+    expect(web.ended).toBe(true)
+    expect(sup().isRunning(id)).toBe(false)
+    const before = transports.length
+    phoneAnswers()
+    expect((await a.client.post(`/settings/channels/${id}/delete`)).status).toBe(303)
+    expect(transports.length).toBe(before + 1)
+    const unlinker = transports.at(-1)!
+    expect([unlinker.loggedOut, unlinker.ended]).toEqual([true, true])
+    expect(sup().sockets).toBe(0)
+    expect(await q('select 1 from whatsapp_channels where id = $1', [id])).toEqual([])
+    expect(await credsOf(id)).toBe(0)
+    expect(await a.client.page('/settings/channels')).toContain('Canal &quot;Celular antigo&quot; excluído.')
+  })
+
+  test('when the phone cannot be reached the channel is still deleted, and the admin is told to remove the device on the phone', async () => {
+    const { id } = await linkedWebChannel('Celular sem sinal', '5511987650032')
+    expect((await a.client.post(`/settings/channels/${id}/disconnect`)).status).toBe(303)
+    const before = transports.length
+    expect((await a.client.post(`/settings/channels/${id}/delete`)).status).toBe(303)
+    expect(transports.length).toBe(before + 1)
+    expect([transports.at(-1)!.loggedOut, transports.at(-1)!.ended]).toEqual([false, true])
+    expect(sup().sockets).toBe(0)
+    expect(await q('select 1 from whatsapp_channels where id = $1', [id])).toEqual([])
+    expect(await credsOf(id)).toBe(0)
+    expect(await a.client.page('/settings/channels')).toContain(
+      'não foi possível desconectar o WhatsApp Web: remova o aparelho no celular',
+    )
+  })
+})
+
 describe('refusals', () => {
   test('bad input is a 422 that keeps what was typed (never the secrets) and changes nothing', async () => {
     const id = await sandboxChannel(a.client, 'Validação')

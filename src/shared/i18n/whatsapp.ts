@@ -10,6 +10,8 @@ export const whatsappEn = {
   'whatsapp.create': 'Create channel',
   'whatsapp.created': 'Channel "{name}" created.',
   'whatsapp.deleted': 'Channel "{name}" deleted.',
+  'whatsapp.deleted_still_linked':
+    'Channel "{name}" deleted, but WhatsApp Web could not be logged out: remove the device on the phone (WhatsApp → Linked devices).',
   'whatsapp.back': 'All channels',
   'whatsapp.field.name': 'Name',
   'whatsapp.field.name_hint': 'For your team, e.g. "Sales" or "Support".',
@@ -155,6 +157,8 @@ export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
   'whatsapp.create': 'Criar canal',
   'whatsapp.created': 'Canal "{name}" criado.',
   'whatsapp.deleted': 'Canal "{name}" excluído.',
+  'whatsapp.deleted_still_linked':
+    'Canal "{name}" excluído, mas não foi possível desconectar o WhatsApp Web: remova o aparelho no celular (WhatsApp → Dispositivos conectados).',
   'whatsapp.back': 'Todos os canais',
   'whatsapp.field.name': 'Nome',
   'whatsapp.field.name_hint': 'Para a equipe, por exemplo "Vendas" ou "Suporte".',
