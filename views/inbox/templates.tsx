@@ -218,14 +218,19 @@ export function ChannelNote({
   conversation: c,
 }: {
   ui: Ui
-  conversation: Pick<ConversationSummary, 'id' | 'channelId' | 'channelPaused' | 'channelSwitching'>
+  conversation: Pick<
+    ConversationSummary,
+    'id' | 'channelId' | 'channelPaused' | 'channelSwitching' | 'channelWaiting'
+  >
 }) {
   const { t } = ui
   const text = c.channelSwitching
     ? t('whatsapp.switch.composer_paused')
     : c.channelPaused
       ? t('whatsapp.switch.composer_disconnected')
-      : ''
+      : c.channelWaiting
+        ? t(`whatsapp.composer.waiting.${c.channelWaiting}`)
+        : ''
   const trigger = ['whatsapp.channel.switch', 'whatsapp.channel.status']
     .map((e) => `rt:${e}[detail.data.channelId=='${c.channelId}'] from:body`)
     .join(', ')
@@ -238,7 +243,15 @@ export function ChannelNote({
       hx-trigger={trigger}
       hx-swap="outerHTML"
       data-testid="channel-note"
-      data-state={c.channelSwitching ? 'switching' : c.channelPaused ? 'paused' : 'sending'}
+      data-state={
+        c.channelSwitching
+          ? 'switching'
+          : c.channelPaused
+            ? 'paused'
+            : c.channelWaiting
+              ? `waiting-${c.channelWaiting}`
+              : 'sending'
+      }
     >
       {text ? (
         <>

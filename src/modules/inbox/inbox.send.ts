@@ -8,10 +8,12 @@
  * - a transient error (SendError.permanent = false, a network failure): thrown, so the queue retries
  *   with its backoff; on the last attempt the message is marked failed with the reason instead;
  * - a permanent error: the message is `failed` with the provider's code and reason, shown in the chat;
- * - the channel is paused (a provider switch in progress, or an admin disconnected it): the job
- *   PARKS the message — it enqueues its own follow-up for later (1 min, doubling up to 6 h) and
+ * - the channel is paused (a provider switch in progress, or an admin disconnected it), or its
+ *   WhatsApp Web session waits for an admin (logged out, a QR to scan, blocked, stopped by the
+ *   reconnect-loop guard: `waitsForAdmin`): the job PARKS the message — it enqueues its own follow-up for later (1 min, doubling up to 6 h) and
  *   completes, so waiting uses up no attempt and the message stays `pending` however long the switch
- *   takes. `resumeChannel` wakes the follow-up at once; it resolves the provider again, so the
+ *   takes. `resumeChannel` (and a WhatsApp Web session opening again: `wakeChannelSends`) wakes the
+ *   follow-up at once; it resolves the provider again, so the
  *   message goes out through the NEW provider. The park reads `paused` under a share lock of the
  *   channel row, so it never races a resume (which updates that row).
  *
@@ -43,6 +45,15 @@ interface Pending {
   reply_provider_id: string | null
 }
 
+/**
+ * WhatsApp Web states no retry can get out of: only an admin (a new QR scan, a reconnect, a switch to
+ * another provider) can. Sends wait in them like on a paused channel instead of burning attempts.
+ */
+export const ADMIN_WAIT_STATUSES: readonly string[] = ['qr', 'logged_out', 'forbidden', 'error']
+export const waitsForAdmin = (c: { provider: string; status: string }) =>
+  c.provider === 'baileys' && ADMIN_WAIT_STATUSES.includes(c.status)
+const mustWait = (c: { paused: boolean; provider: string; status: string }) => c.paused || waitsForAdmin(c)
+
 /** How long a parked message waits before looking again (a resume wakes it sooner). */
 export const PARK_DELAY = { baseMs: 60_000, maxMs: 6 * 3600_000 }
 
@@ -72,14 +83,14 @@ export const inboxSendJob: OrgJob<{ messageId: string; parks?: number }> = defin
     if (!prep) return
     const { m, channel } = prep
     if (!channel) return ctx.tx((tx) => markFailed(tx, m, 'channel_gone', 'The channel no longer exists'))
-    if (channel.paused) {
+    if (mustWait(channel)) {
       const parks = ctx.payload.parks ?? 0
       const parked = await ctx.tx(async (tx) => {
-        const [c] = await query<{ paused: boolean }>(
+        const [c] = await query<{ paused: boolean; provider: string; status: string }>(
           tx,
-          sql`select paused from whatsapp_channels where id = ${channel.id}::uuid for share`,
+          sql`select paused, provider, status from whatsapp_channels where id = ${channel.id}::uuid for share`,
         )
-        if (!c?.paused) return false
+        if (!c || !mustWait(c)) return false
         await enqueue(
           tx,
           inboxSendJob,

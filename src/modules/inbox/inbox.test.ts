@@ -4,6 +4,7 @@ import { withOrg } from '../../platform/db/tenancy'
 import { AppError } from '../../platform/http/errors'
 import { addMember } from '../leads/leads.scoring.fixtures'
 import { actorOf, type Member, seedLeads } from '../pipeline/pipeline.fixtures'
+import { setChannelStatus } from '../whatsapp/whatsapp.channels'
 import { SendError } from '../whatsapp/whatsapp.types'
 import { createChannel, fakeProvider, inbound, inboxWorker, receive } from './inbox.fixtures'
 import { applyStatus } from './inbox.inbound'
@@ -302,6 +303,76 @@ describe('provider switch', () => {
       [ch],
     )
     expect(audit[0]).toMatchObject({ before: { provider: 'sandbox' }, after: { provider: 'baileys' } })
+  })
+})
+
+describe('a WhatsApp Web session that waits for an admin', () => {
+  test('sends wait in the queue without using up attempts, the composer says why, and they go out when the session opens again', async () => {
+    const ch = await createChannel(t, a.orgId, 'baileys', 'Celular da loja')
+    const phone = newPhone()
+    await receive(t.db, a.orgId, ch, [inbound(phone, 'oi, ainda estão aí?')])
+    const conv = (await q<{ id: string }>('select id from conversations where channel_id = $1', [ch]))[0]!.id
+    // The phone logged the device out: the supervisor wrote the status (whatsapp.baileys.ts).
+    await asA((tx) => setChannelStatus(tx, ch, { status: 'logged_out' }))
+    const page = await a.client.page(`/inbox/c/${conv}`)
+    expect(page).toContain('data-state="waiting-logged_out"')
+    expect(page).toContain('O WhatsApp Web foi desconectado no celular')
+    const sentBefore = fake.sent.length
+    fake.set(async (_req, provider) => ({ providerMessageId: `wamid.${provider}.${Bun.randomUUIDv7()}` }))
+    const { messageId } = await asA((tx) => sendMessage(tx, actorOf(a), conv, { body: 'estamos sim!' }))
+    const { worker, clock } = inboxWorker(t.db)
+    await worker.runDue()
+    expect((await msg(messageId)).status).toBe('pending')
+    expect(fake.sent.length).toBe(sentBefore)
+    // Parked: the job completed and left a follow-up for later, no attempt spent.
+    const jobs = await q<{ state: string; attempts: number; parks: number | null }>(
+      `select state, attempts, (payload->>'parks')::int as parks from jobs
+        where name = 'inbox.send' and payload->>'messageId' = $1 order by created_at`,
+      [messageId],
+    )
+    expect(jobs.map((j) => [j.state, j.parks])).toEqual([
+      ['completed', null],
+      ['queued', 1],
+    ])
+    // Blocked or stopped by the loop guard: still waiting, and the composer says what happened.
+    for (const [status, text] of [
+      ['forbidden', 'O WhatsApp bloqueou este número'],
+      ['error', 'Este canal parou depois de falhas repetidas de conexão'],
+    ] as const) {
+      await asA((tx) => setChannelStatus(tx, ch, { status }))
+      expect(
+        await a.client.get(`/inbox/c/${conv}/channel-note`, { 'hx-request': 'true' }).then((r) => r.text()),
+      ).toContain(text)
+    }
+    // A new QR scanned: the session opens, and the parked message goes out at once.
+    await asA((tx) => setChannelStatus(tx, ch, { status: 'open' }))
+    clock.advance(1_000) // the worker's frozen clock catches up with the database's now()
+    await worker.runDue()
+    const m = await msg(messageId)
+    expect(m.status).toBe('sent')
+    expect(m.provider_message_id).toStartWith('wamid.baileys.')
+    expect(fake.sent.length).toBe(sentBefore + 1)
+    expect(await a.client.page(`/inbox/c/${conv}`)).toContain('data-state="sending"')
+  })
+
+  test('a transient close (reconnecting) does not park: the send retries with backoff as usual', async () => {
+    const ch = await createChannel(t, a.orgId, 'baileys', 'Celular reconectando')
+    const phone = newPhone()
+    await receive(t.db, a.orgId, ch, [inbound(phone, 'olá')])
+    const conv = (await q<{ id: string }>('select id from conversations where channel_id = $1', [ch]))[0]!.id
+    await asA((tx) => setChannelStatus(tx, ch, { status: 'connecting' }))
+    fake.set(async () => {
+      throw new SendError(false, 'not_connected', 'WhatsApp Web is not connected')
+    })
+    const { messageId } = await asA((tx) => sendMessage(tx, actorOf(a), conv, { body: 'tentando' }))
+    const { worker } = inboxWorker(t.db)
+    await worker.runDue()
+    const [job] = await q<{ state: string; attempts: number }>(
+      "select state, attempts from jobs where name = 'inbox.send' and payload->>'messageId' = $1",
+      [messageId],
+    )
+    expect(job).toMatchObject({ state: 'failed', attempts: 1 })
+    expect(await a.client.page(`/inbox/c/${conv}`)).toContain('data-state="sending"')
   })
 })
 

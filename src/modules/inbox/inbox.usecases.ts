@@ -25,7 +25,7 @@ import {
   type StoredMediaRef,
   storeMediaFile,
 } from './inbox.media'
-import { inboxSendJob } from './inbox.send'
+import { inboxSendJob, waitsForAdmin } from './inbox.send'
 
 export interface InboxActor {
   orgId: string
@@ -89,17 +89,27 @@ export interface ConversationSummary {
   channelPaused: boolean
   /** A provider switch is in progress on the channel (whatsapp.switch.ts). */
   channelSwitching: boolean
+  /**
+   * The channel's WhatsApp Web session waits for an admin (its status: logged out or a QR to scan,
+   * blocked, stopped by the reconnect-loop guard): sends wait in the queue (inbox.send.ts).
+   */
+  channelWaiting: 'logged_out' | 'forbidden' | 'error' | null
 }
 
 const SUMMARY = sql`c.id::text as id, c.channel_id::text as channel_id, ch.name as channel_name, ch.provider,
   c.lead_id::text as lead_id, l.full_name as lead_name, c.contact_phone, c.contact_name,
   c.assignee_id::text as assignee_id, u.name as assignee_name, c.status, c.unread_count, c.last_message_at,
-  c.last_message_preview, c.last_inbound_at, ch.paused as channel_paused,
+  c.last_message_preview, c.last_inbound_at, ch.paused as channel_paused, ch.status as channel_status,
   (ch.switch_from is not null) as channel_switching`
 const SUMMARY_FROM = sql`conversations c
   join whatsapp_channels ch on ch.id = c.channel_id
   join leads l on l.id = c.lead_id
   left join users u on u.id = c.assignee_id`
+
+function channelWaiting(provider: string, status: string): ConversationSummary['channelWaiting'] {
+  if (!waitsForAdmin({ provider, status })) return null
+  return status === 'qr' ? 'logged_out' : (status as 'logged_out' | 'forbidden' | 'error')
+}
 
 function toSummary(r: Record<string, unknown>): ConversationSummary {
   return {
@@ -120,6 +130,7 @@ function toSummary(r: Record<string, unknown>): ConversationSummary {
     lastInboundAt: toDateOrNull(r.last_inbound_at),
     channelPaused: r.channel_paused === true || r.channel_paused === 't',
     channelSwitching: r.channel_switching === true || r.channel_switching === 't',
+    channelWaiting: channelWaiting(String(r.provider), String(r.channel_status)),
   }
 }
 
@@ -595,6 +606,15 @@ export async function resumeChannel(tx: OrgTx, channelId: string) {
     sql`update whatsapp_channels set paused = false, switch_from = null, updated_at = now()
       where id = ${channelId}::uuid`,
   )
+  return wakeChannelSends(tx, channelId)
+}
+
+/**
+ * The channel can send again (resumed, or its WhatsApp Web session is open again): every pending
+ * outbound message is sent now, its parked or backing-off job woken, a job given to any without one.
+ * Returns how many were pending.
+ */
+export async function wakeChannelSends(tx: OrgTx, channelId: string) {
   const pending = await query<{ id: string; job: string | null }>(
     tx,
     sql`select m.id::text as id,

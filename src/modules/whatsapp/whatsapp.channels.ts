@@ -11,6 +11,7 @@ import { recordEvent } from '../../platform/events/events.outbox'
 import { Check, forbidden } from '../../platform/http/errors'
 import { isUuid } from '../../shared/ids'
 import { toE164 } from '../../shared/phone'
+import { wakeChannelSends } from '../inbox/inbox.usecases'
 import { type NotificationKind, notify } from '../notifications/notifications.usecases'
 import { recordAudit } from '../orgs/orgs.audit'
 import type { Actor } from '../orgs/orgs.usecases'
@@ -271,6 +272,9 @@ export async function setChannelStatus(
     })
   // The new provider of a switch in progress is connected: the switch is done, sending resumes.
   if (patch.status === 'open' && before.switching) await finishSwitch(tx, id)
+  // A session open again (a new QR scanned, a reconnect): what waited for it goes out now
+  // (inbox.send.ts parks sends while a WhatsApp Web session waits for an admin).
+  else if (patch.status === 'open' && before.status !== 'open') await wakeChannelSends(tx, id)
   return true
 }
 

@@ -10,6 +10,12 @@ export const whatsappEn = {
   'whatsapp.create': 'Create channel',
   'whatsapp.created': 'Channel "{name}" created.',
   'whatsapp.deleted': 'Channel "{name}" deleted.',
+  'whatsapp.composer.waiting.logged_out':
+    'WhatsApp Web was logged out on the phone: messages wait in the queue until an admin scans a new QR code.',
+  'whatsapp.composer.waiting.forbidden':
+    'WhatsApp blocked this number: messages wait in the queue until an admin reconnects the channel or switches its provider.',
+  'whatsapp.composer.waiting.error':
+    'This channel stopped after repeated connection failures: messages wait in the queue until an admin reconnects it.',
   'whatsapp.deleted_still_linked':
     'Channel "{name}" deleted, but WhatsApp Web could not be logged out: remove the device on the phone (WhatsApp → Linked devices).',
   'whatsapp.back': 'All channels',
@@ -157,6 +163,12 @@ export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
   'whatsapp.create': 'Criar canal',
   'whatsapp.created': 'Canal "{name}" criado.',
   'whatsapp.deleted': 'Canal "{name}" excluído.',
+  'whatsapp.composer.waiting.logged_out':
+    'O WhatsApp Web foi desconectado no celular: as mensagens aguardam na fila até um administrador ler um novo QR code.',
+  'whatsapp.composer.waiting.forbidden':
+    'O WhatsApp bloqueou este número: as mensagens aguardam na fila até um administrador reconectar o canal ou trocar o provedor.',
+  'whatsapp.composer.waiting.error':
+    'Este canal parou depois de falhas repetidas de conexão: as mensagens aguardam na fila até um administrador reconectá-lo.',
   'whatsapp.deleted_still_linked':
     'Canal "{name}" excluído, mas não foi possível desconectar o WhatsApp Web: remova o aparelho no celular (WhatsApp → Dispositivos conectados).',
   'whatsapp.back': 'Todos os canais',
