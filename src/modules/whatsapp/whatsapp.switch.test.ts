@@ -71,6 +71,32 @@ afterAll(async () => {
   graph.stop()
 })
 
+/**
+ * A customer's answer as Meta delivers it to the channel's webhook, signed with the app secret the
+ * switch set (`switch-app-secret`); returns the route's status.
+ */
+async function postSignedWebhook(
+  channelId: string,
+  m: { from: string; name: string; id: string; body: string },
+): Promise<number> {
+  const payload = JSON.stringify(
+    cloudInboundText({
+      displayPhone: '5511987650000',
+      ...m,
+      timestamp: String(Math.floor(Date.now() / 1000) + 2),
+    }),
+  )
+  const signature = createHmac('sha256', 'switch-app-secret').update(payload).digest('hex')
+  const res = await t.handle(
+    new Request(`${BASE}/webhooks/whatsapp/${channelId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` },
+      body: payload,
+    }),
+  )
+  return res.status
+}
+
 async function sandboxChannel(client = a.client, name = 'Vendas') {
   const res = await client.post('/settings/channels', { name, provider: 'sandbox' })
   expect(res.status).toBe(303)
@@ -184,25 +210,14 @@ describe('switching to the Cloud API', () => {
     })
 
     // Meta's webhook for the contact's answer, signed with the NEW app secret: the same thread.
-    const payload = JSON.stringify(
-      cloudInboundText({
-        displayPhone: '5511987650000',
+    expect(
+      await postSignedWebhook(id, {
         from: '5511987651234',
         name: 'Marina Costa',
         id: 'wamid.HBgLNTUxMTk4NzY1MTIzNBUCABIYFjNFQjBDMDI0',
-        timestamp: String(Math.floor(Date.now() / 1000) + 2),
         body: 'Depois da troca, pela API oficial',
       }),
-    )
-    const signature = createHmac('sha256', 'switch-app-secret').update(payload).digest('hex')
-    const hook = await t.handle(
-      new Request(`${BASE}/webhooks/whatsapp/${id}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` },
-        body: payload,
-      }),
-    )
-    expect(hook.status).toBe(200)
+    ).toBe(200)
     await createWorker({ db: t.db, jobs: [processInboundJob] }).runDue()
     expect((await conversationsOf(id)).map((c) => c.id)).toEqual([conv])
     const history = await q<{ direction: string; body: string }>(
@@ -539,25 +554,14 @@ describe('switching WhatsApp Web to the Cloud API (the headline)', () => {
     expect(web.sent).toHaveLength(1)
 
     // The customer answers; Meta's webhook (signed with the new app secret) continues the same thread.
-    const payload = JSON.stringify(
-      cloudInboundText({
-        displayPhone: '5511987650000',
+    expect(
+      await postSignedWebhook(id, {
         from: '5511987651301',
         name: 'Paula Reis',
         id: 'wamid.HBgLNTUxMTk4NzY1MTMwMRUCABIYFjNFQjBDMDI5',
-        timestamp: String(Math.floor(Date.now() / 1000) + 2),
         body: 'Agora pela API oficial',
       }),
-    )
-    const signature = createHmac('sha256', 'switch-app-secret').update(payload).digest('hex')
-    const hook = await t.handle(
-      new Request(`${BASE}/webhooks/whatsapp/${id}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': `sha256=${signature}` },
-        body: payload,
-      }),
-    )
-    expect(hook.status).toBe(200)
+    ).toBe(200)
     await createWorker({ db: t.db, jobs: [processInboundJob] }).runDue()
     expect((await conversationsOf(id)).map((c) => c.id)).toEqual([conv])
     expect(await leadOf()).toBe(lead)
