@@ -14,6 +14,7 @@ import type {
 } from '../../src/modules/pipeline/pipeline.repository'
 import type { Stage } from '../../src/modules/pipeline/pipeline.table'
 import type { MessageKey } from '../../src/shared/i18n'
+import { formatPhone } from '../../src/shared/phone'
 import { Field, FieldError, type FormState } from '../components/form'
 import { iconSet } from '../components/icon'
 import { CustomFacts, CustomFieldInputs, customFormValues } from '../leads/custom-fields'
@@ -322,7 +323,7 @@ export function LeadDrawer(p: LeadDrawerProps) {
             />
             <Fact
               label={t('pipeline.lead.phone')}
-              value={lead.phone}
+              value={lead.phone ? formatPhone(lead.phone) : lead.phone}
               href={lead.phone ? `tel:${lead.phone.replace(/[^\d+]/g, '')}` : undefined}
             />
             <Fact label={t('pipeline.lead.company')} value={lead.company} />

@@ -857,6 +857,9 @@ describe('the timeline’s WhatsApp messages', () => {
     expect(html).not.toContain('message.outbound')
     // Nobody created the lead: the timeline says where it came from, not "a former member".
     expect(html).toContain('Lead criado a partir de WhatsApp')
+    // The number WhatsApp gave (E.164) reads the Brazilian way, and dials as stored.
+    expect(html).toContain('(11) 98765-7001')
+    expect(html).toContain('href="tel:+5511987657001"')
     expect(html).not.toContain('Um ex-membro criou o lead')
   })
 
