@@ -15,6 +15,8 @@
  *      worker (claim, withOrg, complete).
  *   3. Accept latency while the worker drains a backlog of --messages events in the same process (one
  *      process serves webhooks and runs jobs): p50/p95, against (1).
+ *   4. Statements the worker runs for one message, queue bookkeeping (claims, completion) excluded:
+ *      a known contact, then a new one (the lead is created through captureLead).
  *
  *   bun bench/inbox.bench.ts [--db pglite|postgres|both] [--messages 400] [--contacts 100]
  *     [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
@@ -196,7 +198,10 @@ async function run(kind: 'pglite' | 'postgres') {
     const perMessage = async (i: number, contact?: number) => {
       await post(i, contact)
       const { statements } = await recorder.during(() => worker.runDue())
-      return statements.length
+      // The queue's own bookkeeping (runDue claims on every queue until none is due, then completes)
+      // is the floor measured above, not the message's work.
+      return statements.filter((q) => !/^\s*(with next as|update jobs set state = 'completed')/.test(q))
+        .length
     }
     const known = await perMessage(6_000_000)
     const fresh = await perMessage(7_000_000, opts.contacts)
@@ -212,7 +217,7 @@ async function run(kind: 'pglite' | 'postgres') {
       'processed msg/s': fmt(total / secs, 0),
       'no-op jobs/s': fmt(total / noopSecs, 0),
       'ms per msg / per job': ratio(secs, noopSecs),
-      'statements known/new contact': `${known} / ${fresh}`,
+      'work statements known/new contact': `${known} / ${fresh}`,
       conversations: String(stored!.c),
       leads: String(stored!.l),
     }
