@@ -79,6 +79,40 @@ describe('inbound messages', () => {
     expect(events[0]!.payload.conversationId).toBe(c.id)
   })
 
+  test('a new lead from WhatsApp goes to the member the assignment rules pick; without a matching rule it stays unassigned', async () => {
+    // An organization of its own, so its rule touches no other test's leads.
+    const o = await signUpClient(t, { orgName: 'Regras de distribuição' })
+    const ch = await createChannel(t, o.orgId, 'sandbox', 'Atendimento')
+    const caio = await addMember(t.db, o.orgId, 'Caio Vendas')
+    const rule = await o.client.request('POST', '/settings/assignment/rules', {
+      form: {
+        name: 'Vindos do WhatsApp',
+        condType: 'source',
+        condValues: 'WhatsApp',
+        strategy: 'round_robin',
+        members: caio,
+      },
+    })
+    expect(rule.status).toBe(303)
+    const phone = newPhone()
+    await receive(t.db, o.orgId, ch, [
+      inbound(phone, 'Oi! Quero falar com vendas', { contactName: 'Rui Lima' }),
+    ])
+    const c = await conversationFor(phone)
+    const [lead] = await q<{ owner_id: string | null; source: string }>(
+      'select owner_id, source from leads where id = $1',
+      [c.lead_id],
+    )
+    expect(lead).toEqual({ owner_id: caio, source: 'WhatsApp' })
+    // Organization A has no rule: its new WhatsApp leads have no owner.
+    const other = newPhone()
+    await receive(t.db, a.orgId, channel, [inbound(other, 'olá')])
+    const [free] = await q<{ owner_id: string | null }>('select owner_id from leads where id = $1', [
+      (await conversationFor(other)).lead_id,
+    ])
+    expect(free!.owner_id).toBeNull()
+  })
+
   test('a message from a known lead phone goes to that lead, not a new one', async () => {
     const phone = newPhone()
     const [leadId] = await seedLeads(t, a, 1, () => ({ fullName: 'Carlos Lima', phone }))
