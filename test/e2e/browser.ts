@@ -13,7 +13,7 @@ import {
   chromium,
   type Page,
 } from 'playwright-core'
-import { loadConfig } from '../../src/config/config'
+import { type Config, loadConfig } from '../../src/config/config'
 import { silentLogger } from '../../src/platform/log/logger'
 import { startServer } from '../../src/server'
 import { createTestDatabaseUrl } from '../db'
@@ -50,6 +50,9 @@ export interface E2E {
   base: string
   dbKind: 'pglite' | 'postgres'
   browser: Browser
+  /** The in-process server (its db, worker, hub): tests may reconfigure its runtimes, e.g. WhatsApp's. */
+  server: Awaited<ReturnType<typeof startServer>>
+  config: Config
   newPage(opts?: BrowserContextOptions): Promise<Page>
   close(): Promise<void>
 }
@@ -91,6 +94,8 @@ export async function startE2E(opts: {
     base,
     dbKind: server.db.kind,
     browser,
+    server,
+    config,
     async newPage(ctxOpts = {}) {
       const ctx = await browser.newContext({ viewport: opts.viewport, locale: 'en-US', ...ctxOpts })
       ctx.setDefaultTimeout(opts.actionTimeoutMs)
