@@ -175,6 +175,13 @@ describe('WhatsApp Web pairing, live', () => {
     expect(await pairing.textContent()).toContain('Conectado a (11) 98765-4321.')
     expect(await pairing.locator('[data-testid="wa-qr"]').count()).toBe(0)
     expect(await pairing.locator('[data-testid="wa-pairing-code"]').count()).toBe(0)
+    expect(await pairing.locator('h3').textContent()).toBe('Celular conectado')
+    // The details card follows too: the linked number, and no "Reconnect" on a connected channel.
+    await page
+      .locator('[data-testid="wa-number"]', { hasText: '(11) 98765-4321' })
+      .waitFor({ timeout: 10_000 })
+    expect(await page.locator('#wa-reconnect').count()).toBe(0)
+    expect(await page.locator('#wa-disconnect').isVisible()).toBe(true)
     expect(await sameDocument(page)).toBe(true)
     await shot(page, 'whatsapp-pairing-open', false)
 
@@ -200,6 +207,10 @@ describe('WhatsApp Web pairing, live', () => {
     await qr.waitFor({ timeout: 10_000 })
     await waitStatus(page, 'qr')
     expect(await page.locator('#wa-status .wa-detail').textContent()).toContain(
+      'O celular desconectou este aparelho',
+    )
+    // Why a new code is needed is said where the admin looks: above the QR.
+    expect(await pairing.locator('[data-testid="wa-logged-out"]').textContent()).toContain(
       'O celular desconectou este aparelho',
     )
     expect(await sameDocument(page)).toBe(true)

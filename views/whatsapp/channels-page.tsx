@@ -256,7 +256,6 @@ export interface ChannelPageProps {
 export function ChannelPage(p: ChannelPageProps) {
   const { ui, channel: c } = p
   const { t } = ui
-  const running = !c.paused && c.status !== 'disconnected'
   const switching = !!c.switchFrom
   return (
     <SettingsLayout ui={ui} tab="channels" title={c.name}>
@@ -299,49 +298,7 @@ export function ChannelPage(p: ChannelPageProps) {
         ''
       )}
 
-      <section class="card" aria-labelledby="wa-details-title">
-        <div class="card-head">
-          <h3 id="wa-details-title" safe>
-            {t('whatsapp.details')}
-          </h3>
-          <ChannelStatusLive ui={ui} channel={c} />
-        </div>
-        <dl class="card-body wa-details">
-          <dt safe>{t('whatsapp.provider_label')}</dt>
-          <dd>
-            <span safe>{providerLabel(ui, c.provider)}</span>
-            {c.provider === 'sandbox' ? (
-              <span class="badge wa-sandbox" safe>
-                {t('whatsapp.sandbox_badge')}
-              </span>
-            ) : (
-              ''
-            )}
-          </dd>
-          <dt safe>{t('whatsapp.number')}</dt>
-          <dd safe>{phoneText(ui, c)}</dd>
-        </dl>
-        {switching ? (
-          ''
-        ) : (
-          <div class="card-body wa-actions">
-            {running ? (
-              <form method="post" action={`/settings/channels/${c.id}/disconnect`}>
-                <button class="btn" type="submit" safe>
-                  {t('whatsapp.disconnect')}
-                </button>
-              </form>
-            ) : (
-              ''
-            )}
-            <form method="post" action={`/settings/channels/${c.id}/reconnect`}>
-              <button class={running ? 'btn' : 'btn btn-primary'} type="submit" safe>
-                {t('whatsapp.reconnect')}
-              </button>
-            </form>
-          </div>
-        )}
-      </section>
+      <ChannelDetails ui={ui} channel={c} />
 
       {c.provider === 'cloud-api' ? <TemplatesPanel ui={ui} channel={c} templates={p.templates} /> : ''}
 
@@ -368,16 +325,97 @@ export function ChannelPage(p: ChannelPageProps) {
   )
 }
 
-/** The status badge and its explanation, refreshed when the channel's status changes. */
-export function ChannelStatusLive({ ui, channel: c }: { ui: Ui; channel: WhatsAppChannel }) {
+/**
+ * The channel's details (provider, number, status and its explanation) and its disconnect /
+ * reconnect buttons, refreshed as a whole when the channel's status changes: a phone linked live
+ * shows its number, a channel that reconnects loses its Reconnect button.
+ */
+export function ChannelDetails({ ui, channel: c }: { ui: Ui; channel: WhatsAppChannel }) {
+  const { t } = ui
+  const running = !c.paused && c.status !== 'disconnected'
+  return (
+    <section
+      class="card"
+      id="wa-details"
+      aria-labelledby="wa-details-title"
+      hx-get={`/settings/channels/${c.id}/details`}
+      hx-trigger={`rt:whatsapp.channel.status[detail.data.channelId=='${c.id}'] from:body`}
+      hx-swap="outerHTML"
+      data-testid="wa-details"
+    >
+      <div class="card-head">
+        <h3 id="wa-details-title" safe>
+          {t('whatsapp.details')}
+        </h3>
+        <ChannelStatusLive ui={ui} channel={c} live={false} />
+      </div>
+      <dl class="card-body wa-details">
+        <dt safe>{t('whatsapp.provider_label')}</dt>
+        <dd>
+          <span safe>{providerLabel(ui, c.provider)}</span>
+          {c.provider === 'sandbox' ? (
+            <span class="badge wa-sandbox" safe>
+              {t('whatsapp.sandbox_badge')}
+            </span>
+          ) : (
+            ''
+          )}
+        </dd>
+        <dt safe>{t('whatsapp.number')}</dt>
+        <dd data-testid="wa-number" safe>
+          {phoneText(ui, c)}
+        </dd>
+      </dl>
+      {c.switchFrom ? (
+        ''
+      ) : (
+        <div class="card-body wa-actions">
+          {running ? (
+            <form method="post" action={`/settings/channels/${c.id}/disconnect`}>
+              <button class="btn" type="submit" id="wa-disconnect" safe>
+                {t('whatsapp.disconnect')}
+              </button>
+            </form>
+          ) : (
+            ''
+          )}
+          {/* Connected: nothing to reconnect. Paused, closed, logged out, blocked, stopped: start again. */}
+          {running && c.status === 'open' ? (
+            ''
+          ) : (
+            <form method="post" action={`/settings/channels/${c.id}/reconnect`}>
+              <button class={running ? 'btn' : 'btn btn-primary'} type="submit" id="wa-reconnect" safe>
+                {t('whatsapp.reconnect')}
+              </button>
+            </form>
+          )}
+        </div>
+      )}
+    </section>
+  )
+}
+
+/**
+ * The status badge and its explanation; on its own (the channel list's fragment) it refreshes when
+ * the channel's status changes, inside the details card the card does.
+ */
+export function ChannelStatusLive({
+  ui,
+  channel: c,
+  live = true,
+}: {
+  ui: Ui
+  channel: WhatsAppChannel
+  live?: boolean
+}) {
   const key = detailKey(c.statusDetail)
   return (
     <div
       id="wa-status"
       class="wa-status-live"
-      hx-get={`/settings/channels/${c.id}/status`}
-      hx-trigger={liveTrigger(c.id)}
-      hx-swap="outerHTML"
+      hx-get={live ? `/settings/channels/${c.id}/status` : undefined}
+      hx-trigger={live ? liveTrigger(c.id) : undefined}
+      hx-swap={live ? 'outerHTML' : undefined}
       aria-live="polite"
     >
       <StatusBadge ui={ui} channel={c} />
@@ -732,7 +770,7 @@ export function PairingPanel(p: PairingProps) {
       <div class="card-head">
         <div>
           <h3 id="wa-pair-title" safe>
-            {t('whatsapp.pair.title')}
+            {paired ? t('whatsapp.pair.title_linked') : t('whatsapp.pair.title')}
           </h3>
           <p class="subtle" safe>
             {paired ? t('whatsapp.pair.connected', { phone: phoneText(ui, c) }) : t('whatsapp.pair.steps')}
@@ -743,6 +781,13 @@ export function PairingPanel(p: PairingProps) {
         ''
       ) : (
         <div class="card-body wa-pair-body">
+          {c.statusDetail === 'logged_out' || c.status === 'logged_out' ? (
+            <div class="alert alert-error wa-pair-alert" role="alert" data-testid="wa-logged-out" safe>
+              {t('whatsapp.detail.logged_out')}
+            </div>
+          ) : (
+            ''
+          )}
           <div class="wa-qr-box">
             {safeQrSvg ? (
               <figure class="wa-qr" role="img" aria-label={t('whatsapp.pair.qr_alt')} data-testid="wa-qr">

@@ -16,6 +16,7 @@ import { renderSVG } from 'uqr'
 import whatsappCss from '../../../public/whatsapp.css' with { type: 'file' }
 import { emptyForm, type FormState } from '../../../views/components/form'
 import {
+  ChannelDetails,
   ChannelPage,
   ChannelStatusLive,
   ChannelsPage,
@@ -245,6 +246,12 @@ export function whatsappRoutes(deps: AppDeps) {
         const c = await withOrg(db, scope(r), (tx) => getChannel(tx, params.id))
         if (!isFragment(r)) return redirect(r, `/settings/channels/${c.id}`)
         return html(r, <PairingPanel {...pairingProps(r, c)} />)
+      })
+      .get('/settings/channels/:id/details', async ({ request, params }) => {
+        const r = await admin(request)
+        const c = await withOrg(db, scope(r), (tx) => getChannel(tx, params.id))
+        if (!isFragment(r)) return redirect(r, `/settings/channels/${c.id}`)
+        return html(r, <ChannelDetails ui={uiOf(r)} channel={c} />)
       })
       .get('/settings/channels/:id/status', async ({ request, params }) => {
         const r = await admin(request)

@@ -63,6 +63,7 @@ export const whatsappEn = {
   'whatsapp.detail.old_device_linked':
     'The old WhatsApp Web device could not be logged out: remove it on the phone (WhatsApp → Linked devices).',
   'whatsapp.pair.title': 'Link the phone',
+  'whatsapp.pair.title_linked': 'Phone linked',
   'whatsapp.pair.steps':
     'On the phone: WhatsApp → Settings → Linked devices → Link a device, then scan this code.',
   'whatsapp.pair.qr_alt': 'QR code to link WhatsApp',
@@ -220,6 +221,7 @@ export const whatsappPtBR: Record<keyof typeof whatsappEn, string> = {
   'whatsapp.detail.old_device_linked':
     'Não foi possível desconectar o antigo aparelho do WhatsApp Web: remova-o no celular (WhatsApp → Dispositivos conectados).',
   'whatsapp.pair.title': 'Conectar o celular',
+  'whatsapp.pair.title_linked': 'Celular conectado',
   'whatsapp.pair.steps':
     'No celular: WhatsApp → Configurações → Aparelhos conectados → Conectar um aparelho e escaneie este código.',
   'whatsapp.pair.qr_alt': 'QR code para conectar o WhatsApp',
