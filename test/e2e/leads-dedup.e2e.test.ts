@@ -103,7 +103,7 @@ describe('deduplication in the browser', () => {
     // The kept lead has both the email and the phone, and the spelling chosen on the screen.
     const text = (await drawer.textContent()) ?? ''
     expect(text).toContain('paraujo@gmail.com')
-    expect(text).toContain('+5592984516205')
+    expect(text).toContain('(92) 98451-6205')
     expect(text).toContain('Priscila Figueiredo Araujo')
     await page.goto(`${e2e.base}/leads/duplicates`)
     await settled(page)
