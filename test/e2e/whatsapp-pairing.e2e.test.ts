@@ -77,6 +77,16 @@ const sameDocument = (page: Page) =>
       document.querySelector<HTMLElement>('.back-link')?.dataset.mark === '1',
   )
 
+/** Waits until the page shows a QR other than `before` (the markup of the previous one). */
+const qrChanged = (page: Page, before: string) =>
+  page.waitForFunction(
+    (prev) => {
+      const fig = document.querySelector('[data-testid="wa-qr"]')
+      return !!fig?.querySelector('svg') && fig.innerHTML !== prev
+    },
+    before,
+    { timeout: 10_000 },
+  )
 const statusOf = (page: Page) => page.locator('#wa-status [data-status]').getAttribute('data-status')
 const waitStatus = (page: Page, status: string) =>
   page.locator(`#wa-status [data-status="${status}"]`).waitFor({ timeout: 10_000 })
@@ -135,14 +145,7 @@ describe('WhatsApp Web pairing, live', () => {
     tr.emit('connection.update', {
       qr: '2@c2Vjb25kLXJvdGF0aW9uLXF4,d2hhdHNhcHAta2V5LTI=,aWRlbnRpdHktMg==,YWR2LTI=',
     })
-    await page.waitForFunction(
-      (before) => {
-        const fig = document.querySelector('[data-testid="wa-qr"]')
-        return !!fig?.querySelector('svg') && fig.innerHTML !== before
-      },
-      first,
-      { timeout: 10_000 },
-    )
+    await qrChanged(page, first)
     expect(await qr.count()).toBe(1)
     expect(await sameDocument(page)).toBe(true)
 
@@ -238,14 +241,7 @@ describe('WhatsApp Web pairing, live', () => {
     tr.emit('connection.update', {
       qr: '2@cGhvbmUtd2lkdGgtcm90YXRpb24=,d2hhdHNhcHAta2V5LTQ=,aWRlbnRpdHktNA==,YWR2LTQ=',
     })
-    await page.waitForFunction(
-      (prev) => {
-        const fig = document.querySelector('[data-testid="wa-qr"]')
-        return !!fig?.querySelector('svg') && fig.innerHTML !== prev
-      },
-      before,
-      { timeout: 10_000 },
-    )
+    await qrChanged(page, before)
     expect(await sameDocument(page)).toBe(true)
     // The QR is large enough to scan and the page does not scroll sideways at 390 px.
     const box = (await page.locator('[data-testid="wa-qr"]').boundingBox())!
