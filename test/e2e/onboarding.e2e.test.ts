@@ -332,6 +332,7 @@ describe('onboarding in a real browser', () => {
     await shot(page, 'desktop-organization-branded')
   })
 
+  // It visits every page twice (desktop and phone): 21-25 s on CI, too close to the 30 s default.
   test('every page renders at desktop and phone width without horizontal overflow (screenshots)', async () => {
     // A pending invitation, so the members page shows its second table.
     const setup = await newPage()
@@ -377,5 +378,5 @@ describe('onboarding in a real browser', () => {
         await expectNoHorizontalOverflow(page, `${size} ${name}`)
       }
     }
-  })
+  }, 120_000)
 })
