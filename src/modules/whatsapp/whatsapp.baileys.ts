@@ -458,6 +458,10 @@ export interface BaileysSupervisor {
 /** `unlink`: logged out now; never linked (no credentials); or not reachable in time. */
 export type UnlinkOutcome = 'unlinked' | 'not_linked' | 'unreachable'
 
+/** The code a socket closed with: Baileys puts a Boom in `lastDisconnect.error` (`DISCONNECT`). */
+const closeCode = (u: Partial<ConnectionState>) =>
+  (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode
+
 const deferred = () => {
   let resolve!: () => void
   const promise = new Promise<void>((r) => {
@@ -672,20 +676,19 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
           ...(e.phone ? { phoneNumber: e.phone } : {}),
         })
       } else if (u.connection === 'close') {
-        const code = (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output
-          ?.statusCode
+        const code = closeCode(u)
         void track(credsWrites.then(() => onClose(e, gen, code)).catch((err) => failed(e, err)))
       }
     })
     t.ev.on('messages.upsert', ({ messages, type }) => {
       if (!live() || type !== 'notify') return
       const list = messages.map((m) => normalizeWaMessage(m, e.phone)).filter((m): m is InboundMessage => !!m)
-      if (list.length) void hand(e, { messages: list, statuses: [] })
+      if (list.length) void hand(e.ref, { messages: list, statuses: [] })
     })
     t.ev.on('messages.update', (updates) => {
       if (!live()) return
       const list = updates.map((u) => normalizeReceipt(u, now())).filter((s): s is StatusUpdate => !!s)
-      if (list.length) void hand(e, { messages: [], statuses: list })
+      if (list.length) void hand(e.ref, { messages: [], statuses: list })
     })
   }
 
@@ -700,11 +703,11 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
   }
 
   // Tracked: `settled()` waits for deliveries too (tests read webhook_inbox right after it).
-  const hand = (e: Entry, batch: InboundBatch) =>
+  const hand = (ref: ChannelRef, batch: InboundBatch) =>
     track(
       opts
-        .deliver(e.ref, batch)
-        .catch((err) => log.error('whatsapp.baileys.deliver_failed', { channelId: e.ref.channelId, err })),
+        .deliver(ref, batch)
+        .catch((err) => log.error('whatsapp.baileys.deliver_failed', { channelId: ref.channelId, err })),
     )
 
   async function onClose(e: Entry, gen: number, code: number | undefined) {
@@ -901,24 +904,14 @@ export function createBaileysSupervisor(opts: SupervisorOptions): BaileysSupervi
           if (u.connection === 'open') resolve('open')
           else if (u.qr)
             resolve('not_linked') // WhatsApp no longer knows these credentials
-          else if (u.connection === 'close') {
-            const code = (u.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output
-              ?.statusCode
-            resolve(code === DISCONNECT.loggedOut ? 'logged_out' : 'closed')
-          }
+          else if (u.connection === 'close')
+            resolve(closeCode(u) === DISCONNECT.loggedOut ? 'logged_out' : 'closed')
         })
         // Messages that waited for this device while it was offline still reach the inbox.
         made.ev.on('messages.upsert', ({ messages, type }) => {
           if (type !== 'notify') return
           const list = messages.map((m) => normalizeWaMessage(m)).filter((m): m is InboundMessage => !!m)
-          if (list.length)
-            void track(
-              opts
-                .deliver(ref, { messages: list, statuses: [] })
-                .catch((err) =>
-                  log.error('whatsapp.baileys.deliver_failed', { channelId: ref.channelId, err }),
-                ),
-            )
+          if (list.length) void hand(ref, { messages: list, statuses: [] })
         })
       })
       if (state === 'logged_out') return 'unlinked' // the phone removed it already
