@@ -142,12 +142,18 @@ export function inboxRoutes(deps: AppDeps) {
     return html(r, <ChatHeader ui={uiOf(r)} conversation={data.c} members={data.members} query={q} />)
   }
 
+  /** A member of the organization asking about one conversation: a malformed id is a 404 at once. */
+  async function conversationRequest(request: Request, id: string) {
+    const r = await requireOrg(deps, request)
+    if (!isUuid(id)) throw INBOX_ERRORS.notFound()
+    return r
+  }
+
   /** A status action (close, reopen, pending): audited, then a redirect back to the conversation. */
   const statusRoute =
     (status: ConversationStatus) =>
     async ({ request, params }: { request: Request; params: { id: string } }) => {
-      const r = await requireOrg(deps, request)
-      if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+      const r = await conversationRequest(request, params.id)
       await withOrg(db, scope(r), (tx) => setConversationStatus(tx, r.actor, params.id, status))
       return redirect(r, back(r, params.id))
     }
@@ -161,8 +167,7 @@ export function inboxRoutes(deps: AppDeps) {
     new Elysia()
       .get('/inbox', async ({ request }) => page(await requireOrg(deps, request), null))
       .get('/inbox/c/:id', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         return page(r, params.id)
       })
       .get('/inbox/list', async ({ request }) => {
@@ -185,19 +190,16 @@ export function inboxRoutes(deps: AppDeps) {
         )
       })
       .get('/inbox/c/:id/messages', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         return messagesFragment(r, params.id)
       })
       .get('/inbox/c/:id/head', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         return headFragment(r, params.id)
       })
       // The 24-hour window's notice and template picker (public/inbox.js swaps it when it changes).
       .get('/inbox/c/:id/window', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         const data = await withOrg(db, scope(r), async (tx) => {
           const c = await findConversation(tx, params.id)
           if (!c) throw INBOX_ERRORS.notFound()
@@ -216,8 +218,7 @@ export function inboxRoutes(deps: AppDeps) {
         )
       })
       .post('/inbox/c/:id/send', async ({ request, params, body }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         const f = {
           body: field(body, 'body'),
           note: field(body, 'note'),
@@ -308,16 +309,14 @@ export function inboxRoutes(deps: AppDeps) {
       })
       // "Sending paused" above the composer, refreshed when the channel's switch or status moves.
       .get('/inbox/c/:id/channel-note', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         const c = await withOrg(db, scope(r), (tx) => findConversation(tx, params.id))
         if (!c) throw INBOX_ERRORS.notFound()
         if (!isFragment(r)) return redirect(r, `/inbox/c/${c.id}`)
         return html(r, <ChannelNote ui={uiOf(r)} conversation={c} />)
       })
       .post('/inbox/c/:id/assign', async ({ request, params, body }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         const assigneeId = field(body, 'assigneeId') || null
         // Not a member of this organization: 422 with the reason under the header, nothing changed.
         const res = await withForm(
@@ -384,8 +383,7 @@ export function inboxRoutes(deps: AppDeps) {
       // An attachment's bytes, under RLS (another organization's file is a 404). Raster images, audio
       // and video inline (with Range for seeking); anything else only as an octet-stream download.
       .get('/inbox/media/:id', async ({ request, params }) => {
-        const r = await requireOrg(deps, request)
-        if (!isUuid(params.id)) throw INBOX_ERRORS.notFound()
+        const r = await conversationRequest(request, params.id)
         const found = await withOrg(db, scope(r), async (tx) => {
           const file = await findMediaFile(tx, params.id)
           if (!file) return null
